@@ -1,0 +1,125 @@
+"""Invoke tasks: ``invoke --list``. Thin wiring; the work is in ``yarakashi.commands``.
+
+Examples::
+
+    invoke lab.list
+    invoke lab.up rsync-dirlinks --platform debian12-merged
+    invoke lab.run rsync-dirlinks break --platform debian12-merged
+    invoke lab.test rsync-dirlinks
+    invoke lab.destroy --all
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from invoke import Collection, task
+from invoke.exceptions import Exit
+
+from yarakashi import YarakashiError, boxes, catalogue, commands
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a YarakashiError into a clear message and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except YarakashiError as exc:
+            raise Exit(f"error: {exc}", code=2) from None
+
+    return wrapper
+
+
+PLATFORM = {"platform": "one of the lab's platforms (default: all of them, or the one that exists)"}
+
+
+@task(name="list")
+@friendly
+def lab_list(c):
+    """List the labs, their platforms and story, and the lifecycle."""
+    print(commands.lab_list())
+
+
+@task(help=PLATFORM)
+@friendly
+def up(c, name, platform=None):
+    """Bring up a lab's VMs, building missing boxes first: invoke lab.up rsync-dirlinks."""
+    commands.up(name, platform)
+
+
+@task(help={**PLATFORM, "phase": "prepare, break or fix", "script": "run this script instead of the lab's own"})
+@friendly
+def run(c, name, phase, platform=None, script=None):
+    """Run a phase of a lab on its VM: invoke lab.run rsync-dirlinks break --platform debian12-merged."""
+    if not commands.run(name, phase, platform, script):
+        raise Exit(f"{phase} ended with an error (for a break that may be the point); see the log above", code=1)
+
+
+@task(help=PLATFORM)
+@friendly
+def reboot(c, name, platform=None):
+    """Reboot a lab VM for real (systemctl reboot) and wait until SSH answers again."""
+    print("new boot id:", commands.existing(name, platform).reboot())
+
+
+@task
+@friendly
+def status(c):
+    """Show every lab VM and the lab network."""
+    print(commands.status())
+
+
+@task(help=PLATFORM)
+@friendly
+def ssh(c, name, platform=None):
+    """Open a shell on a lab VM."""
+    commands.ssh(name, platform)
+
+
+@task(help={"all": "every yk- VM, then stop libvirtd and remove the lab network namespace"})
+@friendly
+def destroy(c, name=None, all=False):
+    """Hard-stop and remove a lab's VMs: invoke lab.destroy rsync-dirlinks, or --all."""
+    commands.destroy(name, all)
+
+
+@task(name="test", help={"pytest": "extra pytest arguments, quoted"})
+@friendly
+def lab_test(c, name, pytest=""):
+    """Run a lab's whole cycle on real VMs, every platform: invoke lab.test rsync-dirlinks."""
+    code = commands.lab_test(name, pytest)
+    if code:
+        raise Exit(code=code)
+
+
+@task(name="build", help={"force": "rebuild even when the inputs did not change"})
+@friendly
+def box_build(c, platform, force=False):
+    """Build an offline box (debootstrap -> qcow2 -> vagrant box add); cached by input hash."""
+    boxes.ensure(catalogue.platform(platform), force=force)
+
+
+@task(name="list")
+@friendly
+def box_list(c):
+    """List platforms and the state of their boxes."""
+    print(commands.box_list())
+
+
+@task(name="test", help={"unit": "unit tests only (no VMs)", "pytest": "extra pytest arguments, quoted"})
+@friendly
+def test_all(c, unit=False, pytest=""):
+    """The test suite: unit tests, then the real-VM lab tests of every lab."""
+    targets = ["tests/unit"] if unit else ["tests/unit", "tests/lab"]
+    code = commands.pytest([*targets, *pytest.split()])
+    if code:
+        raise Exit(code=code)
+
+
+lab = Collection("lab", lab_list, up, run, reboot, status, ssh, destroy, lab_test)
+box = Collection("box", box_build, box_list)
+ns = Collection(lab, box, test_all)

@@ -1,0 +1,12 @@
+"""Shared pytest settings: lab tests need root and are marked ``lab``."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/lab/ as a lab test."""
+    for item in items:
+        if "/tests/lab/" in str(item.path):
+            item.add_marker(pytest.mark.lab)

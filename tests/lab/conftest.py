@@ -1,0 +1,76 @@
+"""Real-VM fixtures: boxes built once, every VM destroyed afterwards, the network rule checked.
+
+Lab tests name their VMs ``test-*`` so that they never touch a VM a person brought up
+with ``invoke lab.up`` (instance ``main``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+import pytest
+
+from yarakashi import boxes, catalogue, labnet
+from yarakashi.machine import Machine
+from yarakashi.progress import say
+
+PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+
+
+def main_namespace_links() -> dict[str, list[str]]:
+    """Interfaces of the host's main namespace and their IPv4 addresses."""
+    links = json.loads(subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=True).stdout)
+    return {
+        link["ifname"]: [a["local"] for a in link.get("addr_info", []) if a.get("family") == "inet"]
+        for link in links
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_session() -> Iterator[dict[str, list[str]]]:
+    """Root, the lab network, and the boxes; afterwards: nothing left, main namespace unchanged."""
+    if os.geteuid() != 0:
+        pytest.fail("lab tests boot VMs and need root: sudo ./run test")
+    before = main_namespace_links()
+    labnet.ensure()
+    for plat in catalogue.platforms().values():
+        if plat.offline:
+            boxes.ensure(plat)
+    yield before
+    for dom in labnet.domains("yk-"):
+        if "-test-" in dom:
+            say(f"removing leftover test VM {dom}")
+            labnet.remove_domain(dom)
+    if not labnet.domains("yk-"):
+        labnet.teardown()
+    after = main_namespace_links()
+    new = set(after) - set(before)
+    assert not new, f"lab network leaked into the host's main namespace: new links {new}"
+    for name, addrs in after.items():
+        for addr in set(addrs) - set(before.get(name, [])):
+            assert not any(ipaddress.ip_address(addr) in net for net in PRIVATE), f"{name} got {addr}"
+
+
+@contextmanager
+def running_vm(lab: str, platform: str, instance: str) -> Iterator[Machine]:
+    """A fresh VM (a leftover of an earlier run is removed first), destroyed by force after."""
+    m = Machine(catalogue.lab(lab), catalogue.platform(platform), f"test-{instance}")
+    m.destroy()
+    try:
+        m.up()
+        yield m
+    finally:
+        m.destroy()
+
+
+@pytest.fixture
+def fresh_vm() -> Iterator[Callable[[str, str, str], Machine]]:
+    """Factory of fresh VMs for one test: ``fresh_vm("rsync-dirlinks", "debian12-merged", "naive")``."""
+    with ExitStack() as stack:
+        yield lambda lab, plat, inst: stack.enter_context(running_vm(lab, plat, inst))
+

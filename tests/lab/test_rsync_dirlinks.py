@@ -1,0 +1,105 @@
+"""rsync-dirlinks on real VMs: `rsync -r files/ /` is harmless on split /usr, fatal on merged /usr,
+and `rsync -K -r` keeps /lib a symlink, also after a real reboot.
+
+The deploy under test is the lab's ``break``/``fix`` script; another project's deploy can be
+checked with ``YK_FIX_SCRIPT=path/to/deploy.sh invoke lab.test rsync-dirlinks``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from yarakashi.machine import Machine
+from yarakashi.progress import say
+
+from .conftest import running_vm
+
+LAB = "rsync-dirlinks"
+UNIT = "systemd/system/mysql.service"
+
+
+def test_naive_deploy_is_harmless_on_split_usr(fresh_vm) -> None:
+    vm = fresh_vm(LAB, "debian11-split", "naive")
+    assert vm.host().file("/lib").is_directory and not vm.host().file("/lib").is_symlink
+    assert vm.run("break")
+    host = vm.host()
+    assert host.file("/lib").is_directory and not host.file("/lib").is_symlink
+    assert host.file(f"/lib/{UNIT}").is_file
+    assert host.run("ls /").rc == 0
+    assert host.file("/lib/x86_64-linux-gnu").is_directory
+    assert vm.ssh("true").returncode == 0, "a new SSH session must still work"
+
+
+def test_naive_deploy_breaks_merged_usr(fresh_vm) -> None:
+    vm = fresh_vm(LAB, "debian12-merged", "naive")
+    assert vm.host().file("/lib").linked_to == "/usr/lib"
+    shell = vm.pinned_shell()  # opened before the break: the only way to look afterwards
+    try:
+        vm.run("break", check=False)
+        _, kind = shell.run("if [ -L /lib ]; then echo symlink; elif [ -d /lib ]; then echo directory; fi")
+        _, listing = shell.run("echo /lib/*")
+        ls_rc, ls_out = shell.run("/usr/bin/ls /")
+        _, still = shell.run("echo builtins still work")
+    finally:
+        shell.close()
+    new_session = vm.ssh("true", timeout=60)
+    say("what a team sees after `sudo rsync -r files/ /` on merged /usr:\n"
+        f"  /lib is now: {kind}; it holds: {listing}\n"
+        f"  $ ls /   ->  exit {ls_rc}: {ls_out}\n"
+        f"  new ssh session -> exit {new_session.returncode}: {new_session.stderr.strip() or '(closed)'}")
+    assert kind == "directory"
+    assert listing == "/lib/systemd"
+    assert ls_rc == 127
+    assert "required file not found" in ls_out or "No such file or directory" in ls_out
+    assert still == "builtins still work"
+    assert new_session.returncode == 255, new_session
+    # The guest cannot power itself off any more; read its disk from the host after a hard stop.
+    stat = vm.stat_offline("/lib")
+    assert "Type: directory" in stat, stat
+
+
+@pytest.fixture(scope="module")
+def fixed_vm() -> Iterator[Machine]:
+    """A fresh merged-/usr VM deployed with the fixed script (or YK_FIX_SCRIPT)."""
+    with running_vm(LAB, "debian12-merged", "fixed") as vm:
+        if os.environ.get("YK_FIX_SCRIPT"):
+            vm.scripts["fix"] = Path(os.environ["YK_FIX_SCRIPT"])
+        assert vm.run("fix")
+        yield vm
+
+
+def assert_deploy_is_safe(vm: Machine) -> None:
+    host = vm.host()
+    assert host.file("/lib").is_symlink and host.file("/lib").linked_to == "/usr/lib"
+    assert host.file(f"/usr/lib/{UNIT}").is_file
+    assert host.run("ls /").rc == 0
+    assert vm.ssh("true").returncode == 0
+
+
+def test_fixed_deploy_keeps_lib_a_symlink(fixed_vm: Machine) -> None:
+    assert_deploy_is_safe(fixed_vm)
+
+
+def test_fixed_deploy_survives_a_real_reboot(fixed_vm: Machine) -> None:
+    before = fixed_vm.boot_id()
+    after = fixed_vm.reboot()
+    assert before and after != before
+    assert_deploy_is_safe(fixed_vm)
+    assert fixed_vm.ssh("systemctl is-system-running --wait", timeout=300).stdout.strip() == "running"
+
+
+def test_lab_network_lives_only_in_the_namespace(fixed_vm: Machine, lab_session) -> None:
+    from yarakashi import labnet
+
+    from .conftest import main_namespace_links
+
+    assert labnet.in_namespace(), "libvirtd must run in the lab's network namespace here"
+    guest_ip = next(line.split()[1] for line in fixed_vm.ssh_config_path.read_text().splitlines() if "HostName" in line)
+    main = main_namespace_links()
+    assert set(main) == set(lab_session), "no bridge or tap may appear in the main namespace"
+    assert not any(a.startswith(guest_ip.rsplit(".", 1)[0] + ".") for addrs in main.values() for a in addrs)
+    assert fixed_vm.ssh("ip -4 route show default").stdout.strip() == "", "guests get no default route"

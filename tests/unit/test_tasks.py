@@ -1,0 +1,75 @@
+"""The command line: bad names give a clear error, exit 2 and leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from yarakashi import catalogue, labnet, paths
+from yarakashi.machine import Machine
+
+INVOKE = [sys.executable, "-m", "invoke"]
+
+
+def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "YARAKASHI_WORK": str(work)}
+    return subprocess.run([*INVOKE, *args], cwd=paths.REPO, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("lab.up", "nope"), "unknown lab 'nope'; valid labs: "),
+        (("lab.up", "rsync-dirlinks", "--platform", "ubuntu-99.04"), "unknown platform 'ubuntu-99.04' for lab rsync-dirlinks; valid platforms: debian11-split, debian12-merged"),
+        (("lab.run", "rsync-dirlinks", "explode"), "unknown phase 'explode' of lab rsync-dirlinks; valid phases: break, fix"),
+        (("lab.test", "nope"), "unknown lab 'nope'"),
+        (("box.build", "ubuntu-99.04"), "valid platforms: debian11-split, debian12-merged"),
+        (("lab.destroy",), "name a lab ("),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:
+    work = tmp_path / "work"
+    done = invoke(*args, work=work)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not work.exists()
+
+
+def test_lab_list_shows_every_lab_in_both_languages(tmp_path) -> None:
+    done = invoke("lab.list", work=tmp_path)
+    assert done.returncode == 0
+    for lab in catalogue.labs().values():
+        assert lab.title in done.stdout and lab.title_ja in done.stdout
+    assert "up -> prepare -> break -> fix -> reboot -> verify -> destroy" in done.stdout
+
+
+def test_destroy_hard_stops_before_removing(tmp_path, monkeypatch) -> None:
+    """With a fake Vagrant CLI: destroy powers the VM off by force, then removes it."""
+    calls = tmp_path / "calls.log"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "vagrant").write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    (fake / "vagrant").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    monkeypatch.setattr(paths, "WORK", tmp_path / "work")
+    monkeypatch.setattr(labnet, "ensure", lambda: "namespace")
+    monkeypatch.setattr(labnet, "proxy_command", lambda: "")
+    monkeypatch.setattr(labnet, "domains", lambda prefix="": [])
+    m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "unit")
+    assert m.workdir == tmp_path / "work" / "rsync-dirlinks" / "debian12-merged-unit"
+    m.render()
+    (m.workdir / ".vagrant" / "machines" / "default" / "libvirt").mkdir(parents=True)
+    (m.workdir / ".vagrant" / "machines" / "default" / "libvirt" / "id").write_text("x")
+    m.destroy()
+    assert calls.read_text().splitlines() == ["halt --force", "destroy --force"]
+    assert not (m.workdir / ".vagrant").exists()
+
+
+def test_instance_names_are_checked() -> None:
+    with pytest.raises(Exception, match="instance name"):
+        Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "Bad Name!")

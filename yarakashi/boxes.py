@@ -1,0 +1,133 @@
+"""Offline Vagrant boxes: debootstrap -> bootable qcow2 -> libvirt box -> ``vagrant box add``.
+
+A box is rebuilt only when its inputs change: the platform entry, the package lists
+(the box's own and every lab's, baked into a local apt repo inside it) and the build
+scripts. Downloaded .debs are cached between builds (``paths.CACHE``).
+
+>>> from yarakashi import boxes, catalogue
+>>> len(boxes.input_key(catalogue.platform("debian12-merged")))
+16
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+
+import vagrant
+
+from yarakashi import YarakashiError, catalogue, labnet, paths
+from yarakashi.progress import say
+from yarakashi.teelog import tee, tee_cm
+
+BUILD_SCRIPTS = ("provisioning/box/build.sh", "provisioning/box/firstboot.sh")
+
+
+def box_dir(plat: catalogue.Platform) -> Path:
+    """Where a platform's box is built and its input stamp kept."""
+    return paths.STATE / "boxes" / plat.name
+
+
+def build_env(plat: catalogue.Platform) -> dict[str, str]:
+    """The inputs of provisioning/box/build.sh for ``plat``."""
+    settings = catalogue.box_settings()
+    return {
+        "YK_SUITE": plat.suite,
+        "YK_USR": plat.usr,
+        "YK_PLATFORM": plat.name,
+        "YK_PACKAGES": " ".join(settings["packages"]),
+        "YK_REPO": " ".join(catalogue.repo_packages(plat)),
+        "YK_DISK_GB": str(settings.get("disk_gb", 8)),
+    }
+
+
+def input_key(plat: catalogue.Platform) -> str:
+    """A short hash of everything that decides the box's content."""
+    digest = hashlib.sha256(json.dumps(build_env(plat), sort_keys=True).encode())
+    for script in BUILD_SCRIPTS:
+        digest.update((paths.REPO / script).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _stamp(plat: catalogue.Platform) -> Path:
+    return box_dir(plat) / "inputs.key"
+
+
+def registered() -> set[str]:
+    """Names of boxes Vagrant knows for the libvirt provider."""
+    return {b.name for b in vagrant.Vagrant(quiet_stderr=False).box_list() if b.provider == "libvirt"}
+
+
+def state(plat: catalogue.Platform) -> str:
+    """``current``, ``stale`` (inputs changed), ``missing``, or ``cloud`` (downloaded by Vagrant)."""
+    if not plat.offline:
+        return "cloud"
+    stamp = _stamp(plat)
+    if plat.box not in registered() or not stamp.exists():
+        return "missing"
+    return "current" if stamp.read_text().strip() == input_key(plat) else "stale"
+
+
+@contextmanager
+def _lock(plat: catalogue.Platform) -> Iterator[None]:
+    box_dir(plat).mkdir(parents=True, exist_ok=True)
+    with (box_dir(plat).parent / f"{plat.name}.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def ensure(plat: catalogue.Platform, force: bool = False) -> bool:
+    """Build and add the box unless it is current. Returns True when it was built."""
+    if not plat.offline:
+        return False
+    with _lock(plat):
+        current = state(plat)
+        if current == "current" and not force:
+            say(f"box {plat.box} is current (inputs {input_key(plat)})")
+            return False
+        say(f"building box {plat.box} ({current}); log: {box_dir(plat) / 'build.log'}")
+        _build(plat)
+        return True
+
+
+def _build(plat: catalogue.Platform) -> None:
+    out = box_dir(plat)
+    log = out / "build.log"
+    log.write_text("")
+    env = {**os.environ, **build_env(plat), "YK_OUT": str(out), "YK_CACHE": str(paths.CACHE)}
+    start = time.monotonic()
+    with tee(log) as fh:
+        rc = subprocess.run([str(paths.REPO / BUILD_SCRIPTS[0])], env=env, stdout=fh, stderr=subprocess.STDOUT).returncode
+    if rc != 0:
+        raise YarakashiError(f"box build for {plat.name} failed (exit {rc}); see {log}")
+    box_file = out / f"{plat.name}.box"
+    with tarfile.open(box_file, "w") as tar:
+        for name in ("box.img", "metadata.json", "Vagrantfile", "vagrant_key"):
+            tar.add(out / name, arcname=name)
+    (out / "box.img").unlink()
+    vagrant.Vagrant(out_cm=tee_cm(log), err_cm=tee_cm(log)).box_add(plat.box, str(box_file), force=True)
+    box_file.unlink()
+    # vagrant-libvirt uploads a box to the pool on first use; drop copies of older builds.
+    if labnet.LIBVIRT_SOCKET.exists():
+        for vol in labnet.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_"):
+            labnet.remove_volume(vol)
+    _stamp(plat).write_text(input_key(plat) + "\n")
+    say(f"box {plat.box} built in {time.monotonic() - start:.0f} s")
+
+
+def remove(plat: catalogue.Platform) -> None:
+    """Forget a built box: Vagrant's copy, the pool volume and the stamp."""
+    subprocess.run(["vagrant", "box", "remove", "--force", "--provider", "libvirt", plat.box], check=False)
+    if labnet.LIBVIRT_SOCKET.exists():
+        for vol in labnet.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_"):
+            labnet.remove_volume(vol)
+    shutil.rmtree(box_dir(plat), ignore_errors=True)

@@ -1,0 +1,131 @@
+"""What each ``invoke`` task does; ``tasks.py`` only wires these to the command line.
+
+>>> from yarakashi import commands
+>>> commands.machines_of("rsync-dirlinks", None)[0].platform.name
+'debian11-split'
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from yarakashi import YarakashiError, boxes, catalogue, labnet, paths
+from yarakashi.machine import Machine
+from yarakashi.progress import say
+
+
+def machines_of(lab_name: str, platform: str | None, instance: str = "main", script: dict | None = None) -> list[Machine]:
+    """The VMs a task acts on: one platform, or every platform of the lab."""
+    lab = catalogue.lab(lab_name)
+    names = [catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")] if platform else list(lab.platforms)
+    return [Machine(lab, catalogue.platform(n), instance, script) for n in names]
+
+
+def existing(lab_name: str, platform: str | None) -> Machine:
+    """The one VM of a lab a task means; ambiguous or absent VMs are an error."""
+    if platform:
+        return machines_of(lab_name, platform)[0]
+    found = [m for m in machines_of(lab_name, None) if m.exists()]
+    if len(found) != 1:
+        choices = ", ".join(catalogue.lab(lab_name).platforms)
+        raise YarakashiError(f"{len(found)} VMs of {lab_name} exist; name one with --platform ({choices})")
+    return found[0]
+
+
+def lab_list() -> str:
+    """The catalogue as a table: name, platforms, story, and the lifecycle every lab follows."""
+    rows = [f"{'LAB':<16} {'PLATFORMS':<34} STORY"]
+    for lab in catalogue.labs().values():
+        rows.append(f"{lab.name:<16} {', '.join(lab.platforms):<34} {lab.title}")
+        rows.append(f"{'':<16} {'':<34} {lab.title_ja}")
+    rows.append("")
+    rows.append("lifecycle: " + " -> ".join(catalogue.LIFECYCLE))
+    return "\n".join(rows)
+
+
+def up(lab_name: str, platform: str | None) -> list[Machine]:
+    """Bring up the lab's VMs (building missing boxes first)."""
+    machines = machines_of(lab_name, platform)
+    for m in machines:
+        m.up()
+    for m in machines:
+        say(f"ready: {m.domain}  (ssh: sudo ./run lab.ssh {lab_name} --platform {m.platform.name})")
+    return machines
+
+
+def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> bool:
+    """Run a scripted phase; ``script`` replaces the lab's own script for that phase."""
+    lab = catalogue.lab(lab_name)
+    catalogue.choose("phase", phase, list(lab.steps), f"of lab {lab.name}")
+    m = existing(lab_name, platform)
+    if script:
+        m.scripts[phase] = Path(script)
+    return m.run(phase, check=False)
+
+
+def status() -> str:
+    """Every lab VM this checkout knows and its state, plus the lab network."""
+    rows = [f"{'LAB':<16} {'PLATFORM':<18} {'INSTANCE':<10} STATE"]
+    for lab in catalogue.labs().values():
+        for plat in lab.platforms:
+            base = paths.WORK / lab.name
+            for workdir in sorted(base.glob(f"{plat}-*")) if base.exists() else []:
+                m = Machine(lab, catalogue.platform(plat), workdir.name[len(plat) + 1 :])
+                if m.exists():
+                    rows.append(f"{lab.name:<16} {plat:<18} {m.instance:<10} {m.state()}")
+    mode = "namespace " + labnet.NAMESPACE if labnet.in_namespace() else ("host libvirtd" if labnet.domains() else "down")
+    rows.append(f"lab network: {mode}")
+    return "\n".join(rows)
+
+
+def ssh(lab_name: str, platform: str | None) -> None:
+    """Open an interactive shell on a lab VM."""
+    m = existing(lab_name, platform)
+    m.refresh_ssh_config()
+    os.execvp("ssh", ["ssh", "-F", str(m.ssh_config_path), "default"])
+
+
+def destroy(lab_name: str | None, everything: bool) -> None:
+    """Hard-stop and remove a lab's VMs, or (``everything``) every ``yk-`` VM and the lab network."""
+    if not lab_name and not everything:
+        raise YarakashiError(f"name a lab ({', '.join(catalogue.labs())}) or pass --all")
+    labs = list(catalogue.labs()) if everything else [catalogue.lab(lab_name).name]
+    for name in labs:
+        base = paths.WORK / name
+        for workdir in sorted(base.iterdir()) if base.exists() else []:
+            plat = next((p for p in catalogue.lab(name).platforms if workdir.name.startswith(p + "-")), None)
+            if plat:
+                Machine(catalogue.lab(name), catalogue.platform(plat), workdir.name[len(plat) + 1 :]).destroy()
+    if everything:
+        for dom in labnet.domains("yk-"):
+            say(f"removing leftover domain {dom}")
+            labnet.remove_domain(dom)
+        labnet.teardown()
+        say("lab network removed")
+
+
+def lab_test(lab_name: str, pytest_args: str = "") -> int:
+    """Run the lab's real-VM tests (all its platforms) with pytest."""
+    lab = catalogue.lab(lab_name)
+    module = paths.REPO / "tests" / "lab" / f"test_{lab.name.replace('-', '_')}.py"
+    if not module.exists():
+        raise YarakashiError(f"lab {lab.name} has no tests yet ({module.relative_to(paths.REPO)})")
+    return pytest([str(module), *pytest_args.split()])
+
+
+def pytest(args: list[str]) -> int:
+    """Run pytest from the project's environment; returns its exit code."""
+    cmd = [sys.executable, "-m", "pytest", *args]
+    say("running " + " ".join(cmd[2:]))
+    return subprocess.call(cmd, cwd=paths.REPO)
+
+
+def box_list() -> str:
+    """The offline platforms and the state of their boxes."""
+    rows = [f"{'PLATFORM':<18} {'BOX':<28} {'STATE':<8} {'STANDS IN FOR':<14} OS"]
+    for plat in catalogue.platforms().values():
+        rows.append(f"{plat.name:<18} {plat.box:<28} {boxes.state(plat):<8} {plat.stands_in_for:<14} {plat.os}")
+    return "\n".join(rows)

@@ -1,0 +1,171 @@
+"""The lab network: libvirtd and its bridge live in a network namespace of our own.
+
+Guests' traffic can then never reach an address of the host's network: the namespace
+has only loopback and the libvirt bridge. Vagrant, ssh and testinfra stay in the main
+namespace and reach guests through ``ip netns exec NS nc HOST PORT`` (an SSH
+ProxyCommand); libvirt's API is a unix socket, which namespaces do not separate.
+
+Where libvirtd already runs outside our namespace (a laptop with systemd), it is reused
+as it is and no namespace is made.
+
+>>> from yarakashi import labnet
+>>> labnet.NAMESPACE
+'yarakashi'
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from yarakashi import YarakashiError
+
+NAMESPACE = os.environ.get("YARAKASHI_NETNS", "yarakashi")
+POOL = "default"
+POOL_PATH = Path("/var/lib/libvirt/images")
+LIBVIRT_SOCKET = Path("/run/libvirt/libvirt-sock")
+URI = "qemu:///system"
+
+
+def _run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, check=check, text=True, capture_output=True)
+
+
+def namespaces() -> list[str]:
+    """Names of the network namespaces that exist."""
+    return [line.split()[0] for line in _run("ip", "netns", "list").stdout.splitlines() if line]
+
+
+def _pids(name: str) -> list[int]:
+    out = _run("pgrep", "-x", name, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def _ns_of(pid: int) -> str:
+    return _run("ip", "netns", "identify", str(pid), check=False).stdout.strip()
+
+
+def in_namespace() -> bool:
+    """True when libvirtd runs in our namespace (False: reused from the host, or down)."""
+    return any(_ns_of(p) == NAMESPACE for p in _pids("libvirtd"))
+
+
+def proxy_command() -> str:
+    """The SSH ProxyCommand that reaches a guest, or '' when no namespace is used.
+
+    >>> proxy_command() in ("", "ip netns exec yarakashi nc %h %p")
+    True
+    """
+    return f"ip netns exec {NAMESPACE} nc %h %p" if in_namespace() else ""
+
+
+def _virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return _run("virsh", "-q", "-c", URI, *args, check=check)
+
+
+def _wait_socket(timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if LIBVIRT_SOCKET.exists() and _virsh("version", check=False).returncode == 0:
+            return
+        time.sleep(0.3)
+    raise YarakashiError(f"libvirtd did not answer on {LIBVIRT_SOCKET} within {timeout:.0f} s")
+
+
+def ensure() -> str:
+    """Make sure libvirtd answers; start it in our namespace when nobody runs it.
+
+    Returns how it runs: ``"namespace"`` or ``"host"`` (an existing libvirtd, reused).
+    """
+    for tool in ("libvirtd", "virtlogd", "virsh", "nc"):
+        if not shutil.which(tool):
+            raise YarakashiError(f"{tool} is not installed: run the setup (sudo ./run setup)")
+    running = _pids("libvirtd")
+    if running and not in_namespace():
+        _wait_socket()
+        _ensure_pool()
+        return "host"
+    if not running:
+        if NAMESPACE not in namespaces():
+            _run("ip", "netns", "add", NAMESPACE)
+        _run("ip", "netns", "exec", NAMESPACE, "ip", "link", "set", "lo", "up")
+        if not any(_ns_of(p) == NAMESPACE for p in _pids("virtlogd")):
+            _run("ip", "netns", "exec", NAMESPACE, "virtlogd", "-d")
+        _run("ip", "netns", "exec", NAMESPACE, "libvirtd", "-d")
+    _wait_socket()
+    _ensure_pool()
+    return "namespace"
+
+
+def _ensure_pool() -> None:
+    if _virsh("pool-info", POOL, check=False).returncode != 0:
+        POOL_PATH.mkdir(parents=True, exist_ok=True)
+        _virsh("pool-define-as", POOL, "dir", "--target", str(POOL_PATH))
+        _virsh("pool-autostart", POOL)
+    if "running" not in _virsh("pool-info", POOL).stdout:
+        _virsh("pool-start", POOL)
+
+
+def domains(prefix: str = "") -> list[str]:
+    """Names of libvirt domains (running or not) starting with ``prefix``."""
+    if not LIBVIRT_SOCKET.exists():
+        return []
+    out = _virsh("list", "--all", "--name", check=False).stdout
+    return [d for d in out.split() if d.startswith(prefix)]
+
+
+def volumes(prefix: str = "") -> list[str]:
+    """Names of volumes in the storage pool starting with ``prefix``."""
+    if not LIBVIRT_SOCKET.exists():
+        return []
+    out = _virsh("vol-list", POOL, check=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.split() and line.split()[0].startswith(prefix)]
+
+
+def disk_of(domain: str) -> Path:
+    """The file behind a domain's first disk (vda)."""
+    for line in _virsh("domblklist", "--details", domain).stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 4 and fields[1] == "disk":
+            return Path(fields[3])
+    raise YarakashiError(f"no disk found for domain {domain}")
+
+
+def remove_domain(name: str) -> None:
+    """Hard-stop and undefine a domain with its storage (a broken guest cannot power off)."""
+    _virsh("destroy", name, check=False)
+    _virsh("undefine", name, "--remove-all-storage", "--nvram", check=False)
+
+
+def remove_volume(name: str) -> None:
+    """Delete a volume from the pool (ignored when absent)."""
+    _virsh("vol-delete", "--pool", POOL, name, check=False)
+
+
+def teardown() -> None:
+    """Stop the daemons in our namespace and remove it. Refuses while domains run."""
+    if NAMESPACE not in namespaces():
+        return
+    left = [d for d in domains() if _virsh("domstate", d, check=False).stdout.strip() == "running"]
+    if left:
+        raise YarakashiError(f"VMs still running in {NAMESPACE}: {', '.join(left)}; destroy them first")
+    for net in _virsh("net-list", "--name", check=False).stdout.split():
+        _virsh("net-destroy", net, check=False)
+    pids = [int(p) for p in _run("ip", "netns", "pids", NAMESPACE, check=False).stdout.split()]
+    for pid in pids:
+        try:
+            os.kill(pid, 15)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _run("ip", "netns", "pids", NAMESPACE, check=False).stdout.strip():
+        time.sleep(0.2)
+    for pid in [int(p) for p in _run("ip", "netns", "pids", NAMESPACE, check=False).stdout.split()]:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    _run("ip", "netns", "delete", NAMESPACE, check=False)

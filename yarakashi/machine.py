@@ -1,0 +1,187 @@
+"""One lab VM: a rendered Vagrantfile in its own work directory, driven by python-vagrant.
+
+Vagrant's output is streamed to the terminal and appended to ``<workdir>/vagrant.log``.
+
+>>> from yarakashi import catalogue
+>>> m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "naive")
+>>> m.workdir.relative_to(paths.WORK).as_posix()
+'rsync-dirlinks/debian12-merged-naive'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import vagrant
+
+from yarakashi import YarakashiError, boxes, catalogue, guest, labnet, paths, vagrantfile
+from yarakashi.progress import say, wait_until
+from yarakashi.teelog import tee_cm
+
+#: Byte offset of the root filesystem in an offline box's disk (partition 1 at sector 2048).
+ROOT_PARTITION_OFFSET = 1048576
+#: Seconds a real reboot may take to bring SSH back under TCG (measured 45-115 s).
+REBOOT_TIMEOUT = 600
+
+
+class Machine:
+    """A lab VM: ``up``, run scripted phases, ``reboot`` for real, ``destroy`` by force."""
+
+    def __init__(
+        self,
+        lab: catalogue.Lab,
+        plat: catalogue.Platform,
+        instance: str = "main",
+        scripts: dict[str, Path] | None = None,
+    ):
+        catalogue.choose("platform", plat.name, lab.platforms, f"for lab {lab.name}")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", instance):
+            raise YarakashiError(f"instance name must be short lower-case words with '-', not {instance!r}")
+        self.lab, self.platform, self.instance = lab, plat, instance
+        self.scripts = dict(scripts or {})
+        self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
+        self.log = self.workdir / "vagrant.log"
+        self.ssh_config_path = self.workdir / "ssh_config"
+
+    def __repr__(self) -> str:
+        return f"<Machine {self.lab.name} on {self.platform.name} ({self.instance})>"
+
+    @property
+    def domain(self) -> str:
+        """The libvirt domain name."""
+        return vagrantfile.prefix(self.lab, self.platform, self.instance) + "default"
+
+    def _vagrant(self) -> vagrant.Vagrant:
+        env = {**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_DEFAULT_PROVIDER": "libvirt"}
+        tag = f"[{self.lab.name}/{self.platform.name}/{self.instance}] "
+        return vagrant.Vagrant(
+            root=str(self.workdir), env=env, out_cm=tee_cm(self.log, tag), err_cm=tee_cm(self.log, tag)
+        )
+
+    def render(self) -> Path:
+        """Write the Vagrantfile into the work directory (starting the lab network first)."""
+        labnet.ensure()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, labnet.proxy_command())
+        path = self.workdir / "Vagrantfile"
+        path.write_text(text)
+        return path
+
+    def exists(self) -> bool:
+        """True when Vagrant has created this VM (its id file is there)."""
+        return any((self.workdir / ".vagrant" / "machines" / "default").glob("*/id"))
+
+    def up(self) -> None:
+        """Build the box if needed, render, ``vagrant up``, and write the SSH config."""
+        boxes.ensure(self.platform)
+        self.render()
+        start = time.monotonic()
+        say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")
+        self._vagrant().up(provider="libvirt")
+        self.refresh_ssh_config()
+        say(f"{self.domain} is up after {time.monotonic() - start:.0f} s")
+
+    def refresh_ssh_config(self) -> Path:
+        """Ask Vagrant for the guest's SSH settings (they change when the guest's IP does)."""
+        return guest.write_ssh_config(self._vagrant().ssh_config(), self.ssh_config_path)
+
+    def run(self, phase: str, check: bool = True) -> bool:
+        """Upload the lab's files and run a scripted phase (prepare, break, fix) as root.
+
+        Returns False when the script failed and ``check`` is False (a break may well
+        leave the guest unable to finish the step cleanly).
+        """
+        self.lab.script(phase)
+        self.render()
+        say(f"running {phase} of {self.lab.name} on {self.platform.name} ({self.instance})")
+        try:
+            self._vagrant().provision(provision_with=["upload", phase])
+        except subprocess.CalledProcessError as exc:
+            if check:
+                raise YarakashiError(f"{phase} failed on {self.domain} (exit {exc.returncode}); see {self.log}") from exc
+            say(f"{phase} ended with exit {exc.returncode} (tolerated)")
+            return False
+        return True
+
+    def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` in a new SSH session."""
+        return guest.ssh(self.ssh_config_path, command, timeout)
+
+    def host(self):  # type: ignore[no-untyped-def]
+        """A fresh testinfra host for the guest."""
+        return guest.host(self.ssh_config_path)
+
+    def pinned_shell(self) -> guest.PinnedShell:
+        """A root shell opened now, which stays usable after the guest breaks."""
+        return guest.PinnedShell.over_ssh(self.ssh_config_path)
+
+    def boot_id(self) -> str | None:
+        """The guest kernel's boot id, or None when no session can be opened."""
+        done = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def reboot(self, timeout: float = REBOOT_TIMEOUT) -> str:
+        """A real reboot from inside the guest; returns the new boot id once SSH is back."""
+        before = self.boot_id()
+        if not before:
+            raise YarakashiError(f"cannot reboot {self.domain}: no SSH session")
+        say(f"rebooting {self.domain} (systemctl reboot)")
+        self.ssh("sudo systemctl reboot", timeout=30)
+        start = time.monotonic()
+
+        def new_boot() -> str | None:
+            self.refresh_ssh_config() if time.monotonic() - start > 60 else None
+            now = self.boot_id()
+            return now if now and now != before else None
+
+        return wait_until(f"{self.domain} back from reboot", new_boot, timeout, interval=5)
+
+    def stat_offline(self, path: str) -> str:
+        """Hard-stop the VM and ``debugfs stat`` ``path`` on its disk, read from the host.
+
+        For a guest that can no longer run a command: what is on its disk is the evidence.
+        """
+        try:
+            self._vagrant().halt(force=True)
+        except subprocess.CalledProcessError:
+            pass
+        disk = labnet.disk_of(self.domain)
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            raw = Path(tmp) / "disk.raw"
+            subprocess.run(["qemu-img", "convert", "-O", "raw", str(disk), str(raw)], check=True)
+            done = subprocess.run(
+                ["debugfs", "-R", f"stat {path}", f"{raw}?offset={ROOT_PARTITION_OFFSET}"],
+                capture_output=True, text=True, check=True,
+            )
+        return done.stdout
+
+    def state(self) -> str:
+        """Vagrant's state of the VM (``running``, ``shutoff``, ``not_created``...)."""
+        if not (self.workdir / "Vagrantfile").exists():
+            return "not_created"
+        return self._vagrant().status()[0].state or "unknown"
+
+    def destroy(self) -> None:
+        """Hard-stop and remove the VM and its volume; a broken guest cannot power off."""
+        if (self.workdir / "Vagrantfile").exists() and self.exists():
+            self.render()
+            say(f"destroying {self.domain}")
+            v = self._vagrant()
+            try:
+                v.halt(force=True)
+            except subprocess.CalledProcessError:
+                pass
+            try:
+                v.destroy()
+            except subprocess.CalledProcessError:
+                pass
+        if self.domain in labnet.domains(self.domain):
+            labnet.remove_domain(self.domain)
+        shutil.rmtree(self.workdir / ".vagrant", ignore_errors=True)
+        self.ssh_config_path.unlink(missing_ok=True)

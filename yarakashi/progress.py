@@ -1,0 +1,64 @@
+"""Long waits that say what they wait for and how long is left.
+
+>>> wait_until("an answer", lambda: 42, timeout=5, interval=1)
+42
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from yarakashi import YarakashiError
+
+T = TypeVar("T")
+
+
+class Timeout(YarakashiError):
+    """A wait ran out of time."""
+
+
+def say(message: str) -> None:
+    """Print a progress line at once (also under pytest -s and in CI logs)."""
+    print(f"[yarakashi {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def wait_until(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float,
+    interval: float = 5,
+    report_every: float = 30,
+) -> T:
+    """Call ``probe`` until it returns something truthy; report progress; raise on timeout.
+
+    Every ``report_every`` seconds a line says what is awaited, the time spent and the time
+    left, so a 15-minute wait is never silent.
+    """
+    start = time.monotonic()
+    last_report = start
+    say(f"waiting for {what} (up to {timeout:.0f} s)")
+    while True:
+        value = probe()
+        now = time.monotonic()
+        if value:
+            say(f"{what}: after {now - start:.0f} s")
+            return value
+        if now - start >= timeout:
+            raise Timeout(f"gave up waiting for {what} after {now - start:.0f} s")
+        if now - last_report >= report_every:
+            say(f"still waiting for {what}: {now - start:.0f} s elapsed, {timeout - (now - start):.0f} s left")
+            last_report = now
+        time.sleep(min(interval, max(0.0, timeout - (now - start))))
+
+
+def sleep_with_progress(what: str, seconds: float, report_every: float = 60) -> None:
+    """Sleep ``seconds``, reporting what the sleep is for and the time left."""
+    end = time.monotonic() + seconds
+    say(f"{what}: waiting {seconds:.0f} s")
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(report_every, left))
+        if end - time.monotonic() > 1:
+            say(f"{what}: {end - time.monotonic():.0f} s left")

@@ -1,0 +1,75 @@
+"""Render ``Vagrantfile.j2`` for one lab VM and check it with ``vagrant validate``.
+
+>>> from yarakashi import catalogue, vagrantfile
+>>> text = vagrantfile.render(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "main")
+>>> 'config.vm.box = "yarakashi/debian12-merged"' in text
+True
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import jinja2
+
+from yarakashi import YarakashiError, catalogue, paths
+
+#: Seconds Vagrant waits for a guest to boot; TCG boots take 30-120 s, two VMs at once more.
+BOOT_TIMEOUT = 900
+
+
+def libvirt_driver() -> str:
+    """``qemu`` (software, TCG; the default) or ``kvm`` where hardware virtualisation works.
+
+    Set ``YARAKASHI_ACCEL=kvm`` on a laptop or server whose KVM works.
+    """
+    accel = os.environ.get("YARAKASHI_ACCEL", "tcg")
+    return {"tcg": "qemu", "kvm": "kvm"}[catalogue.choose("accelerator", accel, ["tcg", "kvm"])]
+
+
+def prefix(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> str:
+    """Domain-name prefix of a lab VM; every VM the project starts begins with ``yk-``."""
+    return f"yk-{lab.name}-{plat.name}-{instance}-"
+
+
+def render(
+    lab: catalogue.Lab,
+    plat: catalogue.Platform,
+    instance: str,
+    scripts: dict[str, Path] | None = None,
+    proxy_command: str = "",
+) -> str:
+    """The Vagrantfile text; ``scripts`` overrides a phase's script (a trainee's fix)."""
+    steps = {phase: str(lab.script(phase)) for phase in lab.steps}
+    for phase, script in (scripts or {}).items():
+        catalogue.choose("scripted phase", phase, catalogue.SCRIPTED_PHASES)
+        if not Path(script).is_file():
+            raise YarakashiError(f"script for {phase} not found: {script}")
+        steps[phase] = str(Path(script).resolve())
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(paths.REPO),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("Vagrantfile.j2").render(
+        lab=lab,
+        platform=plat,
+        steps=steps,
+        prefix=prefix(lab, plat, instance),
+        proxy_command=proxy_command,
+        libvirt_driver=libvirt_driver(),
+        boot_timeout=BOOT_TIMEOUT,
+        provisioning=str(paths.PROVISIONING),
+    )
+
+
+def validate(workdir: Path, provider: str = "libvirt") -> None:
+    """Run ``vagrant validate`` in ``workdir``; raise with Vagrant's words when it fails."""
+    env = {**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_DEFAULT_PROVIDER": provider}
+    done = subprocess.run(["vagrant", "validate"], cwd=workdir, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise YarakashiError(f"vagrant validate failed in {workdir}:\n{done.stdout}{done.stderr}")
