@@ -51,12 +51,21 @@ def up(c, name, platform=None):
     commands.up(name, platform)
 
 
-@task(help={**PLATFORM, "phase": "prepare, break or fix", "script": "run this script instead of the lab's own"})
+@task(help={**PLATFORM, "step": "a step of the lab (lab.toml [steps])", "script": "run this script instead"})
 @friendly
-def run(c, name, phase, platform=None, script=None):
-    """Run a phase of a lab on its VM: invoke lab.run rsync-dirlinks break --platform debian12-merged."""
-    if not commands.run(name, phase, platform, script):
-        raise Exit(f"{phase} ended with an error (for a break that may be the point); see the log above", code=1)
+def run(c, name, step, platform=None, script=None):
+    """Run a step of a lab on its VM: invoke lab.run rsync-dirlinks break --platform debian12-merged."""
+    if not commands.run(name, step, platform, script):
+        raise Exit(f"{step} ended with an error (for a break that may be the point); see the log above", code=1)
+
+
+@task(help={"fix": "your fix script (default: the lab's own)", "platform": "default: the lab's last platform",
+            "keep": "keep the VM afterwards"})
+@friendly
+def check(c, name, fix=None, platform=None, keep=False):
+    """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
+    if not commands.check(name, fix, platform, keep):
+        raise Exit(code=1)
 
 
 @task(help=PLATFORM)
@@ -110,16 +119,16 @@ def box_list(c):
     print(commands.box_list())
 
 
-@task(name="test", help={"unit": "unit tests only (no VMs)", "pytest": "extra pytest arguments, quoted"})
+@task(name="test", help={"unit": "unit tests only (no VMs)", "lanes": "lab test processes at once (default 2)",
+                         "pytest": "extra pytest arguments, quoted"})
 @friendly
-def test_all(c, unit=False, pytest=""):
-    """The test suite: unit tests, then the real-VM lab tests of every lab."""
-    targets = ["tests/unit"] if unit else ["tests/unit", "tests/lab"]
-    code = commands.pytest([*targets, *pytest.split()])
+def test_all(c, unit=False, lanes=2, pytest=""):
+    """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
+    code = commands.test_suite(unit, int(lanes), pytest.split())
     if code:
         raise Exit(code=code)
 
 
-lab = Collection("lab", lab_list, up, run, reboot, status, ssh, destroy, lab_test)
+lab = Collection("lab", lab_list, up, run, check, reboot, status, ssh, destroy, lab_test)
 box = Collection("box", box_build, box_list)
 ns = Collection(lab, box, test_all)

@@ -103,6 +103,7 @@ def _build(plat: catalogue.Platform) -> None:
     out = box_dir(plat)
     log = out / "build.log"
     log.write_text("")
+    key = input_key(plat)  # the stamp must describe the inputs this build really used
     env = {**os.environ, **build_env(plat), "YK_OUT": str(out), "YK_CACHE": str(paths.CACHE)}
     start = time.monotonic()
     with tee(log) as fh:
@@ -120,7 +121,7 @@ def _build(plat: catalogue.Platform) -> None:
     if labnet.LIBVIRT_SOCKET.exists():
         for vol in labnet.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_"):
             labnet.remove_volume(vol)
-    _stamp(plat).write_text(input_key(plat) + "\n")
+    _stamp(plat).write_text(key + "\n")
     say(f"box {plat.box} built in {time.monotonic() - start:.0f} s")
 
 

@@ -13,6 +13,7 @@ yarakashi.catalogue.UnknownName: unknown lab 'nope'; valid labs: ...rsync-dirlin
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,10 +21,13 @@ from pathlib import Path
 
 from yarakashi import YarakashiError, paths
 
-#: What a lab goes through, in order. ``prepare``, ``break`` and ``fix`` run the lab's
-#: scripts (``[steps]`` in lab.toml); the others are the same for every lab.
+#: What a lab goes through, in order. ``prepare``, ``break``, ``fix`` and ``verify`` run the
+#: lab's scripts (``[steps]`` in lab.toml); the others are the same for every lab. A lab may
+#: add steps of its own (a wrong fix, say); its ``check`` list orders them for ``lab.check``.
 LIFECYCLE = ("up", "prepare", "break", "fix", "reboot", "verify", "destroy")
-SCRIPTED_PHASES = ("prepare", "break", "fix")
+#: Steps every lab gets without a script.
+BUILTIN_STEPS = ("reboot",)
+STEP_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
 #: Files every lab directory has.
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 
@@ -80,6 +84,8 @@ class Lab:
     memory: int = 1024
     cpus: int = 2
     expect: dict[str, dict[str, str]] = field(default_factory=dict)
+    check: tuple[str, ...] = ()
+    test_minutes: float = 0
 
     def script(self, phase: str) -> Path:
         """The script a scripted phase runs (absolute path)."""
@@ -135,15 +141,23 @@ def load_lab(path: Path) -> Lab:
             memory=int(data.get("memory", 1024)),
             cpus=int(data.get("cpus", 2)),
             expect=dict(data.get("expect", {})),
+            check=tuple(data.get("check", ())),
+            test_minutes=float(data.get("test_minutes", 0)),
         )
     except KeyError as exc:
         raise YarakashiError(f"{path / 'lab.toml'}: missing key {exc}") from exc
     for name in lab.platforms:
         choose("platform", name, list(platforms()))
-    for phase, script in lab.steps.items():
-        choose("scripted phase", phase, SCRIPTED_PHASES)
-        if not (paths.REPO / script).is_file():
-            raise YarakashiError(f"lab {lab.name}: step {phase} script {script} does not exist")
+    for step, script in lab.steps.items():
+        if not isinstance(script, str):
+            raise YarakashiError(f"lab {lab.name}: step {step} must name a script (top-level keys go above [steps])")
+        if not STEP_NAME.fullmatch(step) or step in BUILTIN_STEPS:
+            raise YarakashiError(f"lab {lab.name}: bad step name {step!r} (lower-case words, not {BUILTIN_STEPS})")
+        path = (paths.REPO / script).resolve()
+        if not path.is_file() or paths.PROVISIONING not in path.parents:
+            raise YarakashiError(f"lab {lab.name}: step {step} script {script} is not a file under provisioning/")
+    for step in lab.check:
+        choose("step", step, [*lab.steps, *BUILTIN_STEPS], f"in the check list of lab {lab.name}")
     return lab
 
 

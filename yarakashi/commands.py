@@ -59,11 +59,45 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
 def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> bool:
     """Run a scripted phase; ``script`` replaces the lab's own script for that phase."""
     lab = catalogue.lab(lab_name)
-    catalogue.choose("phase", phase, list(lab.steps), f"of lab {lab.name}")
+    catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
     m = existing(lab_name, platform)
     if script:
         m.scripts[phase] = Path(script)
     return m.run(phase, check=False)
+
+
+def check(lab_name: str, fix: str | None, platform: str | None, keep: bool = False) -> bool:
+    """Run the lab's ``check`` list on a fresh VM, with ``fix`` as the fix step; print PASS/FAIL.
+
+    How a trainee checks a solution, and how another project proves its procedure safe.
+    """
+    lab = catalogue.lab(lab_name)
+    if not lab.check or "verify" not in lab.steps:
+        raise YarakashiError(f"lab {lab.name} has no check list (check = [...] and a verify step in lab.toml)")
+    if fix and not Path(fix).is_file():
+        raise YarakashiError(f"fix script not found: {fix}")
+    plat = platform or lab.platforms[-1]
+    m = machines_of(lab.name, plat, "check", {"fix": Path(fix)} if fix else None)[0]
+    m.destroy()
+    passed, report = False, ""
+    try:
+        m.up()
+        for step in lab.check:
+            if step == "reboot":
+                m.reboot()
+            elif step == "verify":
+                passed, report = m.verify()
+                say(f"verify after {step!r}:\n{report}")
+                if not passed:
+                    break
+            else:
+                m.run(step, check=step not in ("break", "fix"))
+    finally:
+        if not keep:
+            m.destroy()
+    print(f"\n{lab.name} on {plat} with fix {fix or lab.steps['fix']}:\n{report}\n")
+    print("PASS" if passed else "FAIL")
+    return passed
 
 
 def status() -> str:
@@ -114,6 +148,27 @@ def lab_test(lab_name: str, pytest_args: str = "") -> int:
     if not module.exists():
         raise YarakashiError(f"lab {lab.name} has no tests yet ({module.relative_to(paths.REPO)})")
     return pytest([str(module), *pytest_args.split()])
+
+
+def test_suite(unit_only: bool, lanes: int, extra: list[str]) -> int:
+    """The whole suite: doctests and unit tests, then the lab tests in parallel lanes.
+
+    Ends with one closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
+    """
+    from yarakashi import lanes as lanes_mod
+
+    xml = paths.WORK / "reports" / "unit.xml"
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    code = pytest(["yarakashi", "tests/unit", f"--junitxml={xml}", *extra])
+    totals = lanes_mod.outcomes([xml])
+    if not unit_only:
+        lab_code, lab_totals = lanes_mod.run(paths.REPO / "tests" / "lab", lanes, extra)
+        if not labnet.domains("yk-"):
+            labnet.teardown()
+        code = max(code, lab_code)
+        totals = {k: totals[k] + lab_totals[k] for k in totals}
+    print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
+    return code
 
 
 def pytest(args: list[str]) -> int:

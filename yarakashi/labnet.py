@@ -15,6 +15,7 @@ as it is and no namespace is made.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ POOL = "default"
 POOL_PATH = Path("/var/lib/libvirt/images")
 LIBVIRT_SOCKET = Path("/run/libvirt/libvirt-sock")
 URI = "qemu:///system"
+LOCK = Path("/run/yarakashi/labnet.lock")
 
 
 def _run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -79,7 +81,15 @@ def ensure() -> str:
     """Make sure libvirtd answers; start it in our namespace when nobody runs it.
 
     Returns how it runs: ``"namespace"`` or ``"host"`` (an existing libvirtd, reused).
+    Safe to call from parallel processes (a lock file serialises the start).
     """
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        return _ensure()
+
+
+def _ensure() -> str:
     for tool in ("libvirtd", "virtlogd", "virsh", "nc"):
         if not shutil.which(tool):
             raise YarakashiError(f"{tool} is not installed: run the setup (sudo ./run setup)")

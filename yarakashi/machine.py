@@ -24,6 +24,8 @@ from yarakashi import YarakashiError, boxes, catalogue, guest, labnet, paths, va
 from yarakashi.progress import say, wait_until
 from yarakashi.teelog import tee_cm
 
+#: Where the upload provisioner puts ``provisioning/`` in the guest (see Vagrantfile.j2).
+GUEST_LAB_DIR = "/home/vagrant/yarakashi"
 #: Byte offset of the root filesystem in an offline box's disk (partition 1 at sector 2048).
 ROOT_PARTITION_OFFSET = 1048576
 #: Seconds a real reboot may take to bring SSH back under TCG (measured 45-115 s).
@@ -108,6 +110,17 @@ class Machine:
             say(f"{phase} ended with exit {exc.returncode} (tolerated)")
             return False
         return True
+
+    def verify(self, timeout: float = 600) -> tuple[bool, str]:
+        """Run the lab's read-only ``verify`` script in a new SSH session: (passed, report).
+
+        A guest that cannot open a session fails, with the reason as its report.
+        """
+        script = (paths.REPO / self.lab.steps["verify"]).resolve().relative_to(paths.PROVISIONING)
+        done = self.ssh(f"sudo YK_LAB_DIR={GUEST_LAB_DIR} bash {GUEST_LAB_DIR}/{script}", timeout)
+        if done.returncode == 255:
+            return False, f"FAIL new SSH session: {done.stderr.strip() or 'closed at once'}"
+        return done.returncode == 0, (done.stdout + done.stderr).strip()
 
     def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run ``command`` in a new SSH session."""

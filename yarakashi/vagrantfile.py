@@ -44,7 +44,7 @@ def render(
     """The Vagrantfile text; ``scripts`` overrides a phase's script (a trainee's fix)."""
     steps = {phase: str(lab.script(phase)) for phase in lab.steps}
     for phase, script in (scripts or {}).items():
-        catalogue.choose("scripted phase", phase, catalogue.SCRIPTED_PHASES)
+        catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
         if not Path(script).is_file():
             raise YarakashiError(f"script for {phase} not found: {script}")
         steps[phase] = str(Path(script).resolve())

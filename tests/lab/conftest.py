@@ -20,6 +20,9 @@ from yarakashi.machine import Machine
 from yarakashi.progress import say
 
 PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+#: Domains this pytest process created: the only ones its teardown may remove (another
+#: lane, or a person's ``lab.up``, may have VMs running at the same time).
+CREATED: set[str] = set()
 
 
 def main_namespace_links() -> dict[str, list[str]]:
@@ -42,11 +45,11 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
         if plat.offline:
             boxes.ensure(plat)
     yield before
-    for dom in labnet.domains("yk-"):
-        if "-test-" in dom:
-            say(f"removing leftover test VM {dom}")
-            labnet.remove_domain(dom)
-    if not labnet.domains("yk-"):
+    for dom in sorted(CREATED & set(labnet.domains("yk-"))):
+        say(f"removing leftover test VM {dom}")
+        labnet.remove_domain(dom)
+    # Under `invoke test` the lanes' parent owns the namespace; alone, the session does.
+    if "YARAKASHI_LANE" not in os.environ and not labnet.domains("yk-"):
         labnet.teardown()
     after = main_namespace_links()
     new = set(after) - set(before)
@@ -60,6 +63,7 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
 def running_vm(lab: str, platform: str, instance: str) -> Iterator[Machine]:
     """A fresh VM (a leftover of an earlier run is removed first), destroyed by force after."""
     m = Machine(catalogue.lab(lab), catalogue.platform(platform), f"test-{instance}")
+    CREATED.add(m.domain)
     m.destroy()
     try:
         m.up()

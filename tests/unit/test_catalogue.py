@@ -27,7 +27,7 @@ def test_expectations_name_only_the_labs_platforms_and_phases() -> None:
     for lab in catalogue.labs().values():
         for plat, phases in lab.expect.items():
             assert plat in lab.platforms, f"{lab.name}: expect.{plat} is not one of its platforms"
-            assert set(phases) <= set(catalogue.LIFECYCLE), f"{lab.name}: {set(phases)}"
+            assert set(phases) <= {*lab.steps, *catalogue.LIFECYCLE}, f"{lab.name}: {set(phases)}"
 
 
 def test_unknown_names_say_what_is_valid() -> None:
@@ -35,7 +35,7 @@ def test_unknown_names_say_what_is_valid() -> None:
         catalogue.lab("nope")
     with pytest.raises(catalogue.UnknownName, match="valid platforms: debian11-split, debian12-merged"):
         catalogue.platform("ubuntu-99.04")
-    with pytest.raises(catalogue.UnknownName, match="unknown step 'reboot' of lab rsync-dirlinks; valid steps: break, fix"):
+    with pytest.raises(catalogue.UnknownName, match="unknown step 'reboot' of lab rsync-dirlinks; valid steps: break, fix, verify"):
         catalogue.lab("rsync-dirlinks").script("reboot")
 
 

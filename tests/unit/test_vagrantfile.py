@@ -46,8 +46,8 @@ def test_a_trainees_script_replaces_the_phase(tmp_path) -> None:
     assert f'path: "{mine}"' in text and str(lab.script("break")) in text
     with pytest.raises(YarakashiError, match="not found"):
         vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"fix": tmp_path / "nope.sh"})
-    with pytest.raises(catalogue.UnknownName, match="valid scripted phases: break, fix, prepare"):
-        vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"verify": mine})
+    with pytest.raises(catalogue.UnknownName, match="unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, verify"):
+        vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"explode": mine})
 
 
 def test_accelerator_choice_is_checked(monkeypatch) -> None:

@@ -1,0 +1,93 @@
+"""Time the lab's expensive parts on this machine and write bench/results.md.
+
+Run as root from the repo (VMs are booted, boxes rebuilt)::
+
+    sudo .venv/bin/python bench/run.py                 # everything
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, rsync, apparmor
+
+Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
+it ran on. Not a test: nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import platform as pyplatform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from yarakashi import boxes, catalogue, commands  # noqa: E402
+from yarakashi.machine import Machine  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+rows: list[tuple[str, float]] = []
+
+
+def timed(what: str, fn: Callable[[], object]) -> float:
+    start = time.monotonic()
+    fn()
+    took = time.monotonic() - start
+    rows.append((what, took))
+    print(f"[bench] {what}: {took:.1f} s", flush=True)
+    return took
+
+
+def machine_info() -> str:
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    accel = "TCG (software)"
+    return f"{cpu}, {len(__import__('os').sched_getaffinity(0))} cores, {mem} GiB, kernel {pyplatform.release()}, {qemu}, guests under {accel}"
+
+
+def bench_boxes() -> None:
+    for plat in [p for p in catalogue.platforms().values() if p.offline]:
+        cold = timed(f"box.build {plat.name} (rebuild, .debs cached)", lambda: boxes.ensure(plat, force=True))
+        cached = timed(f"box.build {plat.name} (inputs unchanged)", lambda: boxes.ensure(plat))
+        print(f"[bench] ratio cached/rebuild {plat.name}: {cached / cold:.4f}")
+
+
+def bench_up() -> None:
+    lab = catalogue.lab("rsync-dirlinks")
+    for name in lab.platforms:
+        m = Machine(lab, catalogue.platform(name), "bench")
+        m.destroy()
+        timed(f"lab.up rsync-dirlinks --platform {name} (one VM, box in pool)", m.up)
+        timed(f"lab.reboot ({name}, real reboot until SSH)", m.reboot)
+        timed(f"lab.destroy ({name})", m.destroy)
+
+
+def bench_rsync() -> None:
+    for name in catalogue.lab("rsync-dirlinks").platforms:
+        timed(f"lab.check rsync-dirlinks --platform {name} (up, fixed deploy, verify, reboot, verify, destroy)",
+              lambda: commands.check("rsync-dirlinks", None, name))
+
+
+def bench_apparmor() -> None:
+    timed("lab.check apparmor-cache (up, prepare, swap, reboot, fix, reboot, verify, destroy)",
+          lambda: commands.check("apparmor-cache", None, None))
+
+
+PARTS = {"boxes": bench_boxes, "up": bench_up, "rsync": bench_rsync, "apparmor": bench_apparmor}
+
+
+def main(argv: list[str]) -> None:
+    parts = argv or list(PARTS)
+    for part in parts:
+        PARTS[catalogue.choose("part", part, list(PARTS))]()
+    lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {', '.join(parts)}\n",
+             f"Machine: {machine_info()}\n", "| what | seconds |", "|---|---|"]
+    lines += [f"| {what} | {took:.1f} |" for what, took in rows]
+    if not RESULTS.exists():
+        RESULTS.write_text("# Measured times\n\nWritten by `bench/run.py`; newest last.\n")
+    with RESULTS.open("a") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

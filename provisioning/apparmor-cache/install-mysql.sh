@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# prepare: "MySQL is installed". A package ships /etc/apparmor.d/usr.sbin.mysqld and its
+# postinst loads the profile and writes the compiled cache, as dh_apparmor does
+# (apparmor_parser -r -T -W). The profile's mtime is that of the 2020 package.
+set -euo pipefail
+YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=provisioning/common/guard.sh
+. "$YK_LAB_DIR/common/guard.sh"
+# shellcheck source=provisioning/apparmor-cache/lib.sh
+. "$YK_LAB_DIR/apparmor-cache/lib.sh"
+here=$YK_LAB_DIR/apparmor-cache
+
+deb=$(yk_build_deb yarakashi-mysql-server 5.7.31-0ubuntu0.18.04.1 "2020-07-21 12:00:00" "" \
+  "apparmor_parser -r -T -W /etc/apparmor.d/usr.sbin.mysqld" \
+  "$here/usr.sbin.mysqld:/etc/apparmor.d/usr.sbin.mysqld")
+echo "+ dpkg -i $deb   (stands in for: apt-get install mysql-server-5.7)"
+dpkg -i "$deb"
+echo "+ the profile is loaded and its compiled cache written:"
+aa-status | grep -F /usr/sbin/mariadbd
+ls -l --time-style=+%F\ %T /etc/apparmor.d/usr.sbin.mysqld /var/cache/apparmor/*/usr.sbin.mysqld

@@ -1,0 +1,85 @@
+"""Run lab test modules in parallel lanes, longest first.
+
+Most of a lab test's time is waiting: a real reboot, or apparmor-cache's 15-minute
+``TimeoutStartSec``. Two lanes let one lab's idle wait overlap another lab's work; more
+would make TCG guests fight over 2 cores. Each lane is a pytest process whose output is
+streamed with a ``[lane N]`` prefix (pytest-xdist would hide live progress).
+
+>>> plan([("a.py", 5), ("b.py", 30), ("c.py", 10), ("d.py", 20)], lanes=2)
+[['b.py', 'a.py'], ['d.py', 'c.py']]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from yarakashi import catalogue, paths
+from yarakashi.progress import say
+
+#: Minutes a test module without a lab (or a lab without ``test_minutes``) is assumed to take.
+DEFAULT_MINUTES = 10
+
+
+def plan(modules: list[tuple[str, float]], lanes: int) -> list[list[str]]:
+    """Longest-processing-time-first: each module goes to the lane that is free soonest."""
+    load = [0.0] * lanes
+    out: list[list[str]] = [[] for _ in range(lanes)]
+    for name, minutes in sorted(modules, key=lambda m: -m[1]):
+        lane = load.index(min(load))
+        out[lane].append(name)
+        load[lane] += minutes
+    return [lane for lane in out if lane]
+
+
+def lab_modules(directory: Path) -> list[tuple[str, float]]:
+    """The lab test modules and their expected minutes (``test_minutes`` in lab.toml)."""
+    minutes = {f"test_{lab.name.replace('-', '_')}.py": lab.test_minutes for lab in catalogue.labs().values()}
+    return [(str(p), minutes.get(p.name) or DEFAULT_MINUTES) for p in sorted(directory.glob("test_*.py"))]
+
+
+def _pump(lane: int, proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout
+    for line in proc.stdout:
+        sys.stdout.write(f"[lane {lane}] {line}")
+        sys.stdout.flush()
+
+
+def run(directory: Path, lanes: int, extra: list[str]) -> tuple[int, dict[str, int]]:
+    """Run the lanes; return the worst exit code and the summed outcome counts."""
+    groups = plan(lab_modules(directory), lanes)
+    report_dir = paths.WORK / "reports"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    procs, pumps = [], []
+    for n, modules in enumerate(groups, 1):
+        say(f"lane {n}: {' '.join(Path(m).name for m in modules)}")
+        xml = report_dir / f"lane-{n}.xml"
+        xml.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "pytest", "-s", "-v", f"--junitxml={xml}", *modules, *extra]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "YARAKASHI_LANE": str(n)}
+        proc = subprocess.Popen(cmd, cwd=paths.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs.append((proc, xml))
+        pump = threading.Thread(target=_pump, args=(n, proc), daemon=True)
+        pump.start()
+        pumps.append(pump)
+    codes = [proc.wait() for proc, _ in procs]
+    for pump in pumps:
+        pump.join()
+    return max(codes, default=5), outcomes([xml for _, xml in procs])
+
+
+def outcomes(reports: list[Path]) -> dict[str, int]:
+    """Passed, failed (failures + errors) and skipped tests summed over junit-xml reports."""
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    for xml in reports:
+        for suite in ET.parse(xml).getroot().iter("testsuite") if xml.exists() else []:
+            tests, fail = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            skipped = int(suite.get("skipped", 0))
+            totals["failed"] += fail
+            totals["skipped"] += skipped
+            totals["passed"] += tests - fail - skipped
+    return totals
