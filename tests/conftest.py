@@ -10,3 +10,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "/tests/lab/" in str(item.path):
             item.add_marker(pytest.mark.lab)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--start-timeout N``: workshop mode for apparmor-cache (the real wait is 900 s)."""
+    parser.addoption(
+        "--start-timeout",
+        type=int,
+        default=None,
+        help="workshop mode: shorten mariadb's TimeoutStartSec with a drop-in (default: the real 900 s)",
+    )

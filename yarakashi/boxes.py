@@ -86,17 +86,53 @@ def _lock(plat: catalogue.Platform) -> Iterator[None]:
 
 
 def ensure(plat: catalogue.Platform, force: bool = False) -> bool:
-    """Build and add the box unless it is current. Returns True when it was built."""
+    """Build and add the box unless it is current, and put it in the pool. True when built."""
     if not plat.offline:
         return False
     with _lock(plat):
         current = state(plat)
-        if current == "current" and not force:
+        built = current != "current" or force
+        if built:
+            say(f"building box {plat.box} ({current}); log: {box_dir(plat) / 'build.log'}")
+            _build(plat)
+        else:
             say(f"box {plat.box} is current (inputs {input_key(plat)})")
-            return False
-        say(f"building box {plat.box} ({current}); log: {box_dir(plat) / 'build.log'}")
-        _build(plat)
-        return True
+        preload(plat)
+        return built
+
+
+def pool_volume(plat: catalogue.Platform) -> str:
+    """The name vagrant-libvirt 0.11 gives the box's copy in the storage pool.
+
+    For an unversioned box it is ``<box>_vagrant_box_image_0_<mtime of box.img>_box.img``.
+    """
+    image = vagrant_home() / "boxes" / plat.box.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt" / "box.img"
+    return plat.box.replace("/", "-VAGRANTSLASH-") + f"_vagrant_box_image_0_{int(image.stat().st_mtime)}_box.img"
+
+
+def _current_volume(plat: catalogue.Platform) -> str | None:
+    try:
+        return pool_volume(plat)
+    except FileNotFoundError:
+        return None
+
+
+def vagrant_home() -> Path:
+    """Vagrant's data directory (boxes live there)."""
+    return Path(os.environ.get("VAGRANT_HOME", Path.home() / ".vagrant.d"))
+
+
+def preload(plat: catalogue.Platform) -> None:
+    """Upload the box into the pool with virsh (seconds) before vagrant-libvirt would (a minute)."""
+    labnet.ensure()
+    name = pool_volume(plat)
+    if name in labnet.volumes(name):
+        return
+    image = vagrant_home() / "boxes" / plat.box.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt" / "box.img"
+    size = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True,
+                                     text=True, check=True).stdout)["virtual-size"]
+    labnet.create_volume(name, size, image)
+    say(f"box {plat.box} copied into the storage pool as {name}")
 
 
 def _build(plat: catalogue.Platform) -> None:
@@ -117,10 +153,7 @@ def _build(plat: catalogue.Platform) -> None:
     (out / "box.img").unlink()
     vagrant.Vagrant(out_cm=tee_cm(log), err_cm=tee_cm(log)).box_add(plat.box, str(box_file), force=True)
     box_file.unlink()
-    # vagrant-libvirt uploads a box to the pool on first use; drop copies of older builds.
-    if labnet.LIBVIRT_SOCKET.exists():
-        for vol in labnet.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_"):
-            labnet.remove_volume(vol)
+    _drop_pool_copies(plat)
     _stamp(plat).write_text(key + "\n")
     say(f"box {plat.box} built in {time.monotonic() - start:.0f} s")
 
@@ -128,7 +161,21 @@ def _build(plat: catalogue.Platform) -> None:
 def remove(plat: catalogue.Platform) -> None:
     """Forget a built box: Vagrant's copy, the pool volume and the stamp."""
     subprocess.run(["vagrant", "box", "remove", "--force", "--provider", "libvirt", plat.box], check=False)
-    if labnet.LIBVIRT_SOCKET.exists():
-        for vol in labnet.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_"):
-            labnet.remove_volume(vol)
+    _drop_pool_copies(plat)
     shutil.rmtree(box_dir(plat), ignore_errors=True)
+
+
+def _drop_pool_copies(plat: catalogue.Platform) -> None:
+    """Delete the copies vagrant-libvirt uploaded of older builds of this box.
+
+    Kept while any lab VM exists: it may use one as its backing image. (A new build gets a
+    volume of its own name, so a kept copy is never used for new VMs.)
+    """
+    labnet.ensure()
+    copies = [v for v in labnet.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_")
+              if v != _current_volume(plat)]
+    if copies and labnet.domains("yk-"):
+        say(f"kept {len(copies)} old pool copies of {plat.box}: lab VMs exist (lab.destroy --all, then box.build, frees them)")
+        return
+    for vol in copies:
+        labnet.remove_volume(vol)

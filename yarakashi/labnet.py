@@ -144,10 +144,25 @@ def disk_of(domain: str) -> Path:
     raise YarakashiError(f"no disk found for domain {domain}")
 
 
+def hard_stop(name: str) -> None:
+    """Pull the plug: ``virsh destroy`` (vagrant-libvirt's ``halt --force`` still tries an
+    ACPI shutdown first and waits, and a broken guest cannot shut down)."""
+    if _virsh("domstate", name, check=False).stdout.strip() not in ("shut off", ""):
+        _virsh("destroy", name, check=False)
+
+
 def remove_domain(name: str) -> None:
     """Hard-stop and undefine a domain with its storage (a broken guest cannot power off)."""
     _virsh("destroy", name, check=False)
     _virsh("undefine", name, "--remove-all-storage", "--nvram", check=False)
+
+
+def create_volume(name: str, size: int, source: Path) -> None:
+    """A qcow2 volume in the pool with ``source``'s bytes (removed again if the upload fails)."""
+    _virsh("vol-create-as", POOL, name, str(size), "--format", "qcow2")
+    if _virsh("vol-upload", "--pool", POOL, name, str(source), check=False).returncode != 0:
+        remove_volume(name)
+        raise YarakashiError(f"could not upload {source} into the pool {POOL}")
 
 
 def remove_volume(name: str) -> None:

@@ -160,10 +160,7 @@ class Machine:
 
         For a guest that can no longer run a command: what is on its disk is the evidence.
         """
-        try:
-            self._vagrant().halt(force=True)
-        except subprocess.CalledProcessError:
-            pass
+        labnet.hard_stop(self.domain)
         disk = labnet.disk_of(self.domain)
         with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
             raw = Path(tmp) / "disk.raw"
@@ -185,13 +182,9 @@ class Machine:
         if (self.workdir / "Vagrantfile").exists() and self.exists():
             self.render()
             say(f"destroying {self.domain}")
-            v = self._vagrant()
+            labnet.hard_stop(self.domain)
             try:
-                v.halt(force=True)
-            except subprocess.CalledProcessError:
-                pass
-            try:
-                v.destroy()
+                self._vagrant().destroy()
             except subprocess.CalledProcessError:
                 pass
         if self.domain in labnet.domains(self.domain):

@@ -49,7 +49,7 @@ def test_lab_list_shows_every_lab_in_both_languages(tmp_path) -> None:
 
 
 def test_destroy_hard_stops_before_removing(tmp_path, monkeypatch) -> None:
-    """With a fake Vagrant CLI: destroy powers the VM off by force, then removes it."""
+    """With a fake Vagrant CLI: destroy pulls the plug (virsh destroy), then removes the VM."""
     calls = tmp_path / "calls.log"
     fake = tmp_path / "bin"
     fake.mkdir()
@@ -60,13 +60,16 @@ def test_destroy_hard_stops_before_removing(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(labnet, "ensure", lambda: "namespace")
     monkeypatch.setattr(labnet, "proxy_command", lambda: "")
     monkeypatch.setattr(labnet, "domains", lambda prefix="": [])
+    stopped = []
+    monkeypatch.setattr(labnet, "hard_stop", stopped.append)
     m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "unit")
     assert m.workdir == tmp_path / "work" / "rsync-dirlinks" / "debian12-merged-unit"
     m.render()
     (m.workdir / ".vagrant" / "machines" / "default" / "libvirt").mkdir(parents=True)
     (m.workdir / ".vagrant" / "machines" / "default" / "libvirt" / "id").write_text("x")
     m.destroy()
-    assert calls.read_text().splitlines() == ["halt --force", "destroy --force"]
+    assert stopped == [m.domain]
+    assert calls.read_text().splitlines() == ["destroy --force"]
     assert not (m.workdir / ".vagrant").exists()
 
 
