@@ -64,7 +64,9 @@ def run(c, name, step, platform=None, script=None):
 @friendly
 def check(c, name, fix=None, platform=None, keep=False):
     """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
-    if not commands.check(name, fix, platform, keep):
+    passed, report = commands.check(name, fix, platform, keep)
+    print(report)
+    if not passed:
         raise Exit(code=1)
 
 

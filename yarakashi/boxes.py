@@ -62,17 +62,12 @@ def _stamp(plat: catalogue.Platform) -> Path:
     return box_dir(plat) / "inputs.key"
 
 
-def registered() -> set[str]:
-    """Names of boxes Vagrant knows for the libvirt provider."""
-    return {b.name for b in vagrant.Vagrant(quiet_stderr=False).box_list() if b.provider == "libvirt"}
-
-
 def state(plat: catalogue.Platform) -> str:
     """``current``, ``stale`` (inputs changed), ``missing``, or ``cloud`` (downloaded by Vagrant)."""
     if not plat.offline:
         return "cloud"
     stamp = _stamp(plat)
-    if plat.box not in registered() or not stamp.exists():
+    if not box_image(plat).exists() or not stamp.exists():
         return "missing"
     return "current" if stamp.read_text().strip() == input_key(plat) else "stale"
 
@@ -106,8 +101,12 @@ def pool_volume(plat: catalogue.Platform) -> str:
 
     For an unversioned box it is ``<box>_vagrant_box_image_0_<mtime of box.img>_box.img``.
     """
-    image = vagrant_home() / "boxes" / plat.box.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt" / "box.img"
-    return plat.box.replace("/", "-VAGRANTSLASH-") + f"_vagrant_box_image_0_{int(image.stat().st_mtime)}_box.img"
+    return plat.box.replace("/", "-VAGRANTSLASH-") + f"_vagrant_box_image_0_{int(box_image(plat).stat().st_mtime)}_box.img"
+
+
+def box_image(plat: catalogue.Platform) -> Path:
+    """The disk image of the box as Vagrant keeps it (present once ``vagrant box add`` ran)."""
+    return vagrant_home() / "boxes" / plat.box.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt" / "box.img"
 
 
 def _current_volume(plat: catalogue.Platform) -> str | None:
@@ -128,7 +127,7 @@ def preload(plat: catalogue.Platform) -> None:
     name = pool_volume(plat)
     if name in labnet.volumes(name):
         return
-    image = vagrant_home() / "boxes" / plat.box.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt" / "box.img"
+    image = box_image(plat)
     size = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True,
                                      text=True, check=True).stdout)["virtual-size"]
     labnet.create_volume(name, size, image)

@@ -66,8 +66,10 @@ def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> 
     return m.run(phase, check=False)
 
 
-def check(lab_name: str, fix: str | None, platform: str | None, keep: bool = False) -> bool:
-    """Run the lab's ``check`` list on a fresh VM, with ``fix`` as the fix step; print PASS/FAIL.
+def check(
+    lab_name: str, fix: str | None, platform: str | None, keep: bool = False, instance: str = "check", verify_wait: int = 300
+) -> tuple[bool, str]:
+    """Run the lab's ``check`` list on a fresh VM with ``fix`` as the fix step: (passed, report).
 
     How a trainee checks a solution, and how another project proves its procedure safe.
     """
@@ -77,17 +79,18 @@ def check(lab_name: str, fix: str | None, platform: str | None, keep: bool = Fal
     if fix and not Path(fix).is_file():
         raise YarakashiError(f"fix script not found: {fix}")
     plat = platform or lab.platforms[-1]
-    m = machines_of(lab.name, plat, "check", {"fix": Path(fix)} if fix else None)[0]
+    m = machines_of(lab.name, plat, instance, {"fix": Path(fix)} if fix else None)[0]
     m.destroy()
-    passed, report = False, ""
+    passed, reports = False, []
     try:
         m.up()
-        for step in lab.check:
+        for n, step in enumerate(lab.check):
             if step == "reboot":
                 m.reboot()
             elif step == "verify":
-                passed, report = m.verify()
-                say(f"verify after {step!r}:\n{report}")
+                passed, report = m.verify(wait=verify_wait)
+                reports.append(f"verify (after {' -> '.join(lab.check[:n])}):\n{report}")
+                say(reports[-1])
                 if not passed:
                     break
             else:
@@ -95,9 +98,8 @@ def check(lab_name: str, fix: str | None, platform: str | None, keep: bool = Fal
     finally:
         if not keep:
             m.destroy()
-    print(f"\n{lab.name} on {plat} with fix {fix or lab.steps['fix']}:\n{report}\n")
-    print("PASS" if passed else "FAIL")
-    return passed
+    verdict = "PASS" if passed else "FAIL"
+    return passed, f"{lab.name} on {plat}, fix {fix or lab.steps['fix']}:\n" + "\n".join(reports) + f"\n{verdict}"
 
 
 def status() -> str:

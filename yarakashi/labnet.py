@@ -104,10 +104,23 @@ def _ensure() -> str:
         _run("ip", "netns", "exec", NAMESPACE, "ip", "link", "set", "lo", "up")
         if not any(_ns_of(p) == NAMESPACE for p in _pids("virtlogd")):
             _run("ip", "netns", "exec", NAMESPACE, "virtlogd", "-d")
-        _run("ip", "netns", "exec", NAMESPACE, "libvirtd", "-d")
+        _run("ip", "netns", "exec", NAMESPACE, *_without_kvm("libvirtd", "-d"))
     _wait_socket()
     _ensure_pool()
     return "namespace"
+
+
+def _without_kvm(*argv: str) -> list[str]:
+    """``argv`` in a private mount namespace where /dev/kvm is /dev/null, under TCG.
+
+    Here /dev/kvm exists but nested KVM hangs: libvirtd would probe QEMU with
+    ``accel=kvm:tcg`` before every domain start and wait minutes each time. With KVM masked
+    it probes TCG once and caches the result. Nothing is mounted in the host's namespace.
+    """
+    if os.environ.get("YARAKASHI_ACCEL", "tcg") != "tcg" or not Path("/dev/kvm").exists():
+        return list(argv)
+    script = 'mount --bind /dev/null /dev/kvm && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
 
 
 def _ensure_pool() -> None:

@@ -12,6 +12,7 @@ streamed with a ``[lane N]`` prefix (pytest-xdist would hide live progress).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -37,9 +38,14 @@ def plan(modules: list[tuple[str, float]], lanes: int) -> list[list[str]]:
 
 
 def lab_modules(directory: Path) -> list[tuple[str, float]]:
-    """The lab test modules and their expected minutes (``test_minutes`` in lab.toml)."""
+    """The test modules and their expected minutes: ``test_minutes`` in the lab's lab.toml,
+    or a ``TEST_MINUTES = N`` line in a module that is not a lab's."""
     minutes = {f"test_{lab.name.replace('-', '_')}.py": lab.test_minutes for lab in catalogue.labs().values()}
-    return [(str(p), minutes.get(p.name) or DEFAULT_MINUTES) for p in sorted(directory.glob("test_*.py"))]
+    found = []
+    for path in sorted(directory.glob("test_*.py")):
+        declared = re.search(r"^TEST_MINUTES = (\d+)", path.read_text(), re.M)
+        found.append((str(path), minutes.get(path.name) or (float(declared[1]) if declared else DEFAULT_MINUTES)))
+    return found
 
 
 def _pump(lane: int, proc: subprocess.Popen[str]) -> None:

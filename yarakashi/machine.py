@@ -111,13 +111,15 @@ class Machine:
             return False
         return True
 
-    def verify(self, timeout: float = 600) -> tuple[bool, str]:
+    def verify(self, wait: int = 300) -> tuple[bool, str]:
         """Run the lab's read-only ``verify`` script in a new SSH session: (passed, report).
 
-        A guest that cannot open a session fails, with the reason as its report.
+        ``wait`` bounds how long it waits for the boot to finish. A guest that cannot open a
+        session fails, with the reason as its report.
         """
         script = (paths.REPO / self.lab.steps["verify"]).resolve().relative_to(paths.PROVISIONING)
-        done = self.ssh(f"sudo YK_LAB_DIR={GUEST_LAB_DIR} bash {GUEST_LAB_DIR}/{script}", timeout)
+        command = f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_WAIT={int(wait)} bash {GUEST_LAB_DIR}/{script}"
+        done = self.ssh(command, timeout=wait + 120)
         if done.returncode == 255:
             return False, f"FAIL new SSH session: {done.stderr.strip() or 'closed at once'}"
         return done.returncode == 0, (done.stdout + done.stderr).strip()

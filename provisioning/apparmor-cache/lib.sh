@@ -25,7 +25,7 @@ yk_build_deb() {
     printf '#!/bin/sh\nset -e\n%s\n' "$postinst" > "$root/DEBIAN/postinst"
     chmod 0755 "$root/DEBIAN/postinst"
   fi
-  dpkg-deb --root-owner-group -b "$root" "/var/cache/yarakashi-$name.deb" > /dev/null
+  dpkg-deb --root-owner-group -b "$root" "/var/cache/$name.deb" > /dev/null
   rm -rf "$root"
-  echo "/var/cache/yarakashi-$name.deb"
+  echo "/var/cache/$name.deb"
 }

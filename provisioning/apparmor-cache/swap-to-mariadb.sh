@@ -35,9 +35,9 @@ aa-remove-unknown
 systemctl start mariadb
 
 echo "+ writing the data a reboot test checks"
-yk_mysql -e "CREATE DATABASE IF NOT EXISTS $YK_DB;
-  CREATE TABLE IF NOT EXISTS $YK_DB.items (id INT PRIMARY KEY, name VARCHAR(64)) ENGINE=InnoDB;
-  INSERT IGNORE INTO $YK_DB.items SELECT seq, CONCAT('item-', seq) FROM seq_1_to_1000;"
+yk_mysql -e "CREATE DATABASE IF NOT EXISTS $YK_DB; USE $YK_DB;
+  CREATE TABLE IF NOT EXISTS items (id INT PRIMARY KEY, name VARCHAR(64)) ENGINE=InnoDB;
+  INSERT IGNORE INTO items SELECT seq, CONCAT('item-', seq) FROM seq_1_to_1000;"
 mkdir -p /var/lib/yarakashi-lab
 yk_data_digest | tee /var/lib/yarakashi-lab/data.digest
 echo "+ healthy before the reboot: mariadb $(systemctl is-active mariadb), system $(systemctl is-system-running)"

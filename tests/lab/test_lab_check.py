@@ -1,0 +1,41 @@
+"""lab.check on real VMs: a fix is judged on a fresh VM, through a real reboot, PASS or FAIL.
+
+This is how a trainee checks a solution and how another project proves its procedure safe.
+"""
+
+from __future__ import annotations
+
+from yarakashi import catalogue, commands, paths
+from yarakashi.machine import Machine
+
+from .conftest import CREATED
+
+#: For the lane scheduler (yarakashi.lanes): three fresh VMs, two real reboots each.
+TEST_MINUTES = 18
+
+
+def check(lab: str, fix: str | None, platform: str | None, instance: str, wait: int = 300) -> tuple[bool, str]:
+    plat = platform or catalogue.lab(lab).platforms[-1]
+    CREATED.add(Machine(catalogue.lab(lab), catalogue.platform(plat), instance).domain)
+    return commands.check(lab, fix, platform, instance=instance, verify_wait=wait)
+
+
+def test_a_safe_deploy_passes() -> None:
+    passed, report = check("rsync-dirlinks", None, "debian12-merged", "test-check-safe")
+    assert passed, report
+    assert report.count("PASS /lib: symlink to usr/lib") == 2  # before and after the reboot
+
+
+def test_the_naive_deploy_fails() -> None:
+    naive = str(paths.REPO / "provisioning/rsync-dirlinks/deploy-naive.sh")
+    passed, report = check("rsync-dirlinks", naive, "debian12-merged", "test-check-naive")
+    assert not passed
+    assert "FAIL new SSH session" in report
+
+
+def test_a_fix_that_lasts_one_boot_fails() -> None:
+    one_boot = str(paths.REPO / "provisioning/apparmor-cache/remove-unknown.sh")
+    passed, report = check("apparmor-cache", one_boot, None, "test-check-one-boot", wait=120)
+    assert not passed
+    assert "FAIL mariadb.service: expected 'active', got 'activating'" in report
+    assert "PASS data written before the reboot" in report  # the trap: the data is readable
