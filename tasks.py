@@ -6,7 +6,7 @@ Examples::
     invoke lab.up rsync-dirlinks --platform debian12-merged
     invoke lab.run rsync-dirlinks break --platform debian12-merged
     invoke lab.test rsync-dirlinks
-    invoke lab.destroy --all
+    invoke lab.destroy all
 """
 
 from __future__ import annotations
@@ -91,11 +91,11 @@ def ssh(c, name, platform=None):
     commands.ssh(name, platform)
 
 
-@task(help={"all": "every yk- VM, then stop libvirtd and remove the lab network namespace"})
+@task(help={"name": "a lab, or 'all': every yk- VM, then libvirtd and the lab network namespace"})
 @friendly
-def destroy(c, name=None, all=False):
-    """Hard-stop and remove a lab's VMs: invoke lab.destroy rsync-dirlinks, or --all."""
-    commands.destroy(name, all)
+def destroy(c, name):
+    """Hard-stop and remove a lab's VMs: invoke lab.destroy rsync-dirlinks (or: all)."""
+    commands.destroy(name)
 
 
 @task(name="test", help={"pytest": "extra pytest arguments, quoted"})

@@ -4,6 +4,7 @@ Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
     sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, rsync, apparmor
+    sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
 it ran on. Not a test: nothing here asserts.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from yarakashi import boxes, catalogue, commands  # noqa: E402
+from yarakashi import boxes, catalogue, commands, paths  # noqa: E402
 from yarakashi.machine import Machine  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -64,15 +65,25 @@ def bench_up() -> None:
 def bench_rsync() -> None:
     for name in catalogue.lab("rsync-dirlinks").platforms:
         timed(f"lab.check rsync-dirlinks --platform {name} (up, fixed deploy, verify, reboot, verify, destroy)",
-              lambda: commands.check("rsync-dirlinks", None, name))
+              lambda: commands.check("rsync-dirlinks", None, name, instance="bench"))
 
 
 def bench_apparmor() -> None:
     timed("lab.check apparmor-cache (up, prepare, swap, reboot, fix, reboot, verify, destroy)",
-          lambda: commands.check("apparmor-cache", None, None))
+          lambda: commands.check("apparmor-cache", None, None, instance="bench"))
 
 
-PARTS = {"boxes": bench_boxes, "up": bench_up, "rsync": bench_rsync, "apparmor": bench_apparmor}
+def bench_suite() -> None:
+    """Per-test times of the last `invoke test` run (its junit reports), not a new run."""
+    import xml.etree.ElementTree as ET
+
+    for xml in sorted((paths.WORK / "reports").glob("*.xml")):
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            if float(case.get("time", 0)) >= 1:
+                rows.append((f"{xml.stem}: {case.get('name')}", float(case.get("time", 0))))
+
+
+PARTS = {"boxes": bench_boxes, "up": bench_up, "rsync": bench_rsync, "apparmor": bench_apparmor, "suite": bench_suite}
 
 
 def main(argv: list[str]) -> None:

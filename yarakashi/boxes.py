@@ -174,7 +174,7 @@ def _drop_pool_copies(plat: catalogue.Platform) -> None:
     copies = [v for v in labnet.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_")
               if v != _current_volume(plat)]
     if copies and labnet.domains("yk-"):
-        say(f"kept {len(copies)} old pool copies of {plat.box}: lab VMs exist (lab.destroy --all, then box.build, frees them)")
+        say(f"kept {len(copies)} old pool copies of {plat.box}: lab VMs exist (lab.destroy all, then box.build, frees them)")
         return
     for vol in copies:
         labnet.remove_volume(vol)

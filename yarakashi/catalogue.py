@@ -124,6 +124,8 @@ def platform(name: str) -> Platform:
 
 def load_lab(path: Path) -> Lab:
     """Read and check one lab directory."""
+    if path.name == "all":
+        raise YarakashiError("a lab may not be called 'all' (lab.destroy all means every lab)")
     missing = [f for f in LAB_FILES if not (path / f).is_file()]
     if missing:
         raise YarakashiError(f"lab {path.name}: missing {', '.join(missing)}")

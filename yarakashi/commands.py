@@ -17,6 +17,12 @@ from yarakashi.machine import Machine
 from yarakashi.progress import say
 
 
+#: The name ``lab.destroy`` takes for every lab (no lab may be called so).
+ALL = "all"
+#: Instances whose name starts so are the test suite's (tests/lab/conftest.py).
+TEST_PREFIX = "test-"
+
+
 def machines_of(lab_name: str, platform: str | None, instance: str = "main", script: dict | None = None) -> list[Machine]:
     """The VMs a task acts on: one platform, or every platform of the lab."""
     lab = catalogue.lab(lab_name)
@@ -124,17 +130,20 @@ def ssh(lab_name: str, platform: str | None) -> None:
     os.execvp("ssh", ["ssh", "-F", str(m.ssh_config_path), "default"])
 
 
-def destroy(lab_name: str | None, everything: bool) -> None:
-    """Hard-stop and remove a lab's VMs, or (``everything``) every ``yk-`` VM and the lab network."""
-    if not lab_name and not everything:
-        raise YarakashiError(f"name a lab ({', '.join(catalogue.labs())}) or pass --all")
-    labs = list(catalogue.labs()) if everything else [catalogue.lab(lab_name).name]
+def destroy(lab_name: str) -> None:
+    """Hard-stop and remove a lab's VMs; ``all``: every ``yk-`` VM, libvirtd and the lab network."""
+    everything = lab_name == ALL
+    if not everything:
+        catalogue.choose("lab", lab_name, [*catalogue.labs(), ALL])
+    labs = list(catalogue.labs()) if everything else [lab_name]
     for name in labs:
         base = paths.WORK / name
         for workdir in sorted(base.iterdir()) if base.exists() else []:
             plat = next((p for p in catalogue.lab(name).platforms if workdir.name.startswith(p + "-")), None)
-            if plat:
-                Machine(catalogue.lab(name), catalogue.platform(plat), workdir.name[len(plat) + 1 :]).destroy()
+            instance = workdir.name[len(plat) + 1 :] if plat else ""
+            # test-* VMs belong to a pytest run, which removes them itself; only `all` sweeps them.
+            if plat and (everything or not instance.startswith(TEST_PREFIX)):
+                Machine(catalogue.lab(name), catalogue.platform(plat), instance).destroy()
     if everything:
         for dom in labnet.domains("yk-"):
             say(f"removing leftover domain {dom}")

@@ -42,8 +42,16 @@ def namespaces() -> list[str]:
 
 
 def _pids(name: str) -> list[int]:
+    """Live processes called ``name`` (zombies left to a PID 1 that does not reap are not)."""
     out = _run("pgrep", "-x", name, check=False).stdout
-    return [int(p) for p in out.split()]
+    return [int(p) for p in out.split() if _state(int(p)) not in ("Z", "X", "")]
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def _ns_of(pid: int) -> str:

@@ -1,7 +1,7 @@
 """Real-VM fixtures: boxes built once, every VM destroyed afterwards, the network rule checked.
 
-Lab tests name their VMs ``test-*`` so that they never touch a VM a person brought up
-with ``invoke lab.up`` (instance ``main``).
+Lab tests name their VMs ``test-*`` (``TEST_PREFIX``) so that they never touch a VM a person
+brought up with ``invoke lab.up`` (instance ``main``), and ``lab.destroy NAME`` leaves theirs alone.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 import pytest
 
 from yarakashi import boxes, catalogue, labnet
+from yarakashi.commands import TEST_PREFIX
 from yarakashi.machine import Machine
 from yarakashi.progress import say
 
@@ -62,7 +63,7 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
 @contextmanager
 def running_vm(lab: str, platform: str, instance: str) -> Iterator[Machine]:
     """A fresh VM (a leftover of an earlier run is removed first), destroyed by force after."""
-    m = Machine(catalogue.lab(lab), catalogue.platform(platform), f"test-{instance}")
+    m = Machine(catalogue.lab(lab), catalogue.platform(platform), TEST_PREFIX + instance)
     CREATED.add(m.domain)
     m.destroy()
     try:

@@ -28,7 +28,7 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("lab.run", "rsync-dirlinks", "explode"), "unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, verify"),
         (("lab.test", "nope"), "unknown lab 'nope'"),
         (("box.build", "ubuntu-99.04"), "valid platforms: debian11-split, debian12-merged"),
-        (("lab.destroy",), "name a lab ("),
+        (("lab.destroy", "nope"), "unknown lab 'nope'; valid labs: all, apparmor-cache, rsync-dirlinks"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:
@@ -38,6 +38,11 @@ def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path)
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert not work.exists()
+
+
+def test_a_missing_lab_name_is_an_error(tmp_path) -> None:
+    done = invoke("lab.destroy", work=tmp_path)
+    assert done.returncode != 0 and "'name'" in done.stderr
 
 
 def test_lab_list_shows_every_lab_in_both_languages(tmp_path) -> None:
