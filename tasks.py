@@ -18,7 +18,7 @@ from typing import Any
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from yarakashi import YarakashiError, boxes, catalogue, commands
+from yarakashi import YarakashiError, boxes, catalogue, commands, paths
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -131,6 +131,13 @@ def test_all(c, unit=False, lanes=2, pytest=""):
         raise Exit(code=code)
 
 
+@task
+@friendly
+def setup(c):
+    """Install what the host needs (Debian packages, .venv, host marker): ./run does it first anyway."""
+    c.run(str(paths.PROVISIONING / "host" / "setup.sh"), pty=False)
+
+
 lab = Collection("lab", lab_list, up, run, check, reboot, status, ssh, destroy, lab_test)
 box = Collection("box", box_build, box_list)
-ns = Collection(lab, box, test_all)
+ns = Collection(lab, box, test_all, setup)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, catalogue, labnet, paths
+from yarakashi import YarakashiError, boxes, catalogue, labnet, lanes, paths
 from yarakashi.machine import Machine
 from yarakashi.progress import say
 
@@ -39,6 +39,18 @@ def existing(lab_name: str, platform: str | None) -> Machine:
         choices = ", ".join(catalogue.lab(lab_name).platforms)
         raise YarakashiError(f"{len(found)} VMs of {lab_name} exist; name one with --platform ({choices})")
     return found[0]
+
+
+def workdir_machines(lab_name: str) -> list[Machine]:
+    """Machines whose work directories exist under ``.work/<lab>/`` (any instance)."""
+    lab = catalogue.lab(lab_name)
+    base = paths.WORK / lab.name
+    found = []
+    for workdir in sorted(base.iterdir()) if base.exists() else []:
+        plat = next((p for p in lab.platforms if workdir.name.startswith(p + "-")), None)
+        if plat:
+            found.append(Machine(lab, catalogue.platform(plat), workdir.name[len(plat) + 1 :]))
+    return found
 
 
 def lab_list() -> str:
@@ -110,16 +122,12 @@ def check(
 
 def status() -> str:
     """Every lab VM this checkout knows and its state, plus the lab network."""
-    rows = [f"{'LAB':<16} {'PLATFORM':<18} {'INSTANCE':<10} STATE"]
-    for lab in catalogue.labs().values():
-        for plat in lab.platforms:
-            base = paths.WORK / lab.name
-            for workdir in sorted(base.glob(f"{plat}-*")) if base.exists() else []:
-                m = Machine(lab, catalogue.platform(plat), workdir.name[len(plat) + 1 :])
-                if m.exists():
-                    rows.append(f"{lab.name:<16} {plat:<18} {m.instance:<10} {m.state()}")
-    mode = "namespace " + labnet.NAMESPACE if labnet.in_namespace() else ("host libvirtd" if labnet.domains() else "down")
-    rows.append(f"lab network: {mode}")
+    rows = [f"{'LAB':<16} {'PLATFORM':<18} {'INSTANCE':<18} STATE"]
+    for lab in catalogue.labs():
+        for m in workdir_machines(lab):
+            if m.exists():
+                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.state()}")
+    rows.append(f"lab network: {labnet.mode()}")
     return "\n".join(rows)
 
 
@@ -135,15 +143,11 @@ def destroy(lab_name: str) -> None:
     everything = lab_name == ALL
     if not everything:
         catalogue.choose("lab", lab_name, [*catalogue.labs(), ALL])
-    labs = list(catalogue.labs()) if everything else [lab_name]
-    for name in labs:
-        base = paths.WORK / name
-        for workdir in sorted(base.iterdir()) if base.exists() else []:
-            plat = next((p for p in catalogue.lab(name).platforms if workdir.name.startswith(p + "-")), None)
-            instance = workdir.name[len(plat) + 1 :] if plat else ""
+    for name in catalogue.labs() if everything else [lab_name]:
+        for m in workdir_machines(name):
             # test-* VMs belong to a pytest run, which removes them itself; only `all` sweeps them.
-            if plat and (everything or not instance.startswith(TEST_PREFIX)):
-                Machine(catalogue.lab(name), catalogue.platform(plat), instance).destroy()
+            if everything or not m.instance.startswith(TEST_PREFIX):
+                m.destroy()
     if everything:
         for dom in labnet.domains("yk-"):
             say(f"removing leftover domain {dom}")
@@ -158,22 +162,20 @@ def lab_test(lab_name: str, pytest_args: str = "") -> int:
     module = paths.REPO / "tests" / "lab" / f"test_{lab.name.replace('-', '_')}.py"
     if not module.exists():
         raise YarakashiError(f"lab {lab.name} has no tests yet ({module.relative_to(paths.REPO)})")
-    return pytest([str(module), *pytest_args.split()])
+    return pytest(["-s", "-v", str(module), *pytest_args.split()])
 
 
-def test_suite(unit_only: bool, lanes: int, extra: list[str]) -> int:
+def test_suite(unit_only: bool, lane_count: int, extra: list[str]) -> int:
     """The whole suite: doctests and unit tests, then the lab tests in parallel lanes.
 
     Ends with one closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
     """
-    from yarakashi import lanes as lanes_mod
-
     xml = paths.WORK / "reports" / "unit.xml"
     xml.parent.mkdir(parents=True, exist_ok=True)
     code = pytest(["yarakashi", "tests/unit", f"--junitxml={xml}", *extra])
-    totals = lanes_mod.outcomes([xml])
+    totals = lanes.outcomes([xml])
     if not unit_only:
-        lab_code, lab_totals = lanes_mod.run(paths.REPO / "tests" / "lab", lanes, extra)
+        lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra)
         if not labnet.domains("yk-"):
             labnet.teardown()
         code = max(code, lab_code)

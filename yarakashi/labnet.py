@@ -63,6 +63,13 @@ def in_namespace() -> bool:
     return any(_ns_of(p) == NAMESPACE for p in _pids("libvirtd"))
 
 
+def mode() -> str:
+    """How the lab network runs now: in our namespace, a host libvirtd, or down."""
+    if in_namespace():
+        return f"libvirtd in network namespace {NAMESPACE}"
+    return "libvirtd of the host (no namespace)" if _pids("libvirtd") else "down"
+
+
 def proxy_command() -> str:
     """The SSH ProxyCommand that reaches a guest, or '' when no namespace is used.
 
