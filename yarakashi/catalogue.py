@@ -4,7 +4,7 @@ Adding a lab is adding a directory; nothing here names a lab.
 
 >>> from yarakashi import catalogue
 >>> catalogue.lab("rsync-dirlinks").platforms
-('debian11-split', 'debian12-merged')
+('debian11-split', 'debian12-merged', 'ubuntu-18.04', 'ubuntu-20.04')
 >>> catalogue.lab("nope")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
   ...
@@ -28,6 +28,13 @@ LIFECYCLE = ("up", "prepare", "break", "fix", "reboot", "verify", "destroy")
 #: Steps every lab gets without a script.
 BUILTIN_STEPS = ("reboot",)
 STEP_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+#: Vagrant providers the Vagrantfile is rendered for.
+PROVIDERS = ("libvirt", "virtualbox")
+#: How sure the project is of what happens on a platform.
+EVIDENCE = {
+    "verified": "verified on real VMs here",
+    "expected": "expected from the packages' sources (not booted here)",
+}
 #: Files every lab directory has.
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 
@@ -61,12 +68,23 @@ class Platform:
     stands_in_for: str
     kind: str
     providers: tuple[str, ...]
+    evidence: str
     suite: str = ""
+    boxes: dict[str, str] = field(default_factory=dict)
 
     @property
     def offline(self) -> bool:
         """True when the box is built here from Debian's archive."""
         return self.kind == "offline"
+
+    def box_for(self, provider: str) -> str:
+        """The box this platform uses with ``provider``.
+
+        >>> platform("ubuntu-18.04").box_for("libvirt")
+        'generic/ubuntu1804'
+        """
+        choose("provider", provider, self.providers, f"for platform {self.name}")
+        return self.boxes.get(provider, self.box)
 
 
 @dataclass(frozen=True)
@@ -86,11 +104,21 @@ class Lab:
     expect: dict[str, dict[str, str]] = field(default_factory=dict)
     check: tuple[str, ...] = ()
     test_minutes: float = 0
+    platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def script(self, phase: str) -> Path:
-        """The script a scripted phase runs (absolute path)."""
-        choose("step", phase, list(self.steps), f"of lab {self.name}")
-        return paths.REPO / self.steps[phase]
+    def steps_for(self, platform: str) -> dict[str, str]:
+        """The lab's steps on ``platform``: ``[steps]`` with ``[platform_steps."<platform>"]`` on top.
+
+        >>> sorted(lab("apparmor-cache").steps_for("ubuntu-18.04").items())[0]
+        ('break', 'provisioning/apparmor-cache/ubuntu/swap-to-mariadb.sh')
+        """
+        return {**self.steps, **self.platform_steps.get(platform, {})}
+
+    def script(self, phase: str, platform: str | None = None) -> Path:
+        """The script a step runs (absolute path), on ``platform`` if given."""
+        steps = self.steps_for(platform) if platform else self.steps
+        choose("step", phase, list(steps), f"of lab {self.name}")
+        return paths.REPO / steps[phase]
 
 
 def _read(path: Path) -> dict:
@@ -111,10 +139,15 @@ def box_settings() -> dict:
 def platforms() -> dict[str, Platform]:
     """All platforms by name."""
     data = _read(paths.REPO / "platforms.toml")["platforms"]
-    return {
+    found = {
         name: Platform(name=name, **{**fields, "providers": tuple(fields["providers"])})
         for name, fields in data.items()
     }
+    for plat in found.values():
+        choose("evidence level", plat.evidence, list(EVIDENCE), f"of platform {plat.name}")
+        for provider in plat.providers:
+            choose("provider", provider, list(PROVIDERS), f"of platform {plat.name}")
+    return found
 
 
 def platform(name: str) -> Platform:
@@ -145,22 +178,32 @@ def load_lab(path: Path) -> Lab:
             expect=dict(data.get("expect", {})),
             check=tuple(data.get("check", ())),
             test_minutes=float(data.get("test_minutes", 0)),
+            platform_steps={k: dict(v) for k, v in data.get("platform_steps", {}).items()},
         )
     except KeyError as exc:
         raise YarakashiError(f"{path / 'lab.toml'}: missing key {exc}") from exc
     for name in lab.platforms:
         choose("platform", name, list(platforms()))
-    for step, script in lab.steps.items():
-        if not isinstance(script, str):
-            raise YarakashiError(f"lab {lab.name}: step {step} must name a script (top-level keys go above [steps])")
-        if not STEP_NAME.fullmatch(step) or step in BUILTIN_STEPS:
-            raise YarakashiError(f"lab {lab.name}: bad step name {step!r} (lower-case words, not {BUILTIN_STEPS})")
-        path = (paths.REPO / script).resolve()
-        if not path.is_file() or paths.PROVISIONING not in path.parents:
-            raise YarakashiError(f"lab {lab.name}: step {step} script {script} is not a file under provisioning/")
+    for plat, steps in lab.platform_steps.items():
+        choose("platform", plat, lab.platforms, f"in [platform_steps] of lab {lab.name}")
+        for step in steps:
+            choose("step", step, list(lab.steps), f"in [platform_steps.{plat}] of lab {lab.name}")
+    for plat in lab.platforms:
+        for step, script in lab.steps_for(plat).items():
+            _check_step(lab, step, script)
     for step in lab.check:
         choose("step", step, [*lab.steps, *BUILTIN_STEPS], f"in the check list of lab {lab.name}")
     return lab
+
+
+def _check_step(lab: Lab, step: str, script: object) -> None:
+    if not isinstance(script, str):
+        raise YarakashiError(f"lab {lab.name}: step {step} must name a script (top-level keys go above [steps])")
+    if not STEP_NAME.fullmatch(step) or step in BUILTIN_STEPS:
+        raise YarakashiError(f"lab {lab.name}: bad step name {step!r} (lower-case words, not {BUILTIN_STEPS})")
+    path = (paths.REPO / script).resolve()
+    if not path.is_file() or paths.PROVISIONING not in path.parents:
+        raise YarakashiError(f"lab {lab.name}: step {step} script {script} is not a file under provisioning/")
 
 
 @cache

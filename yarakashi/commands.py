@@ -24,10 +24,21 @@ TEST_PREFIX = "test-"
 
 
 def machines_of(lab_name: str, platform: str | None, instance: str = "main", script: dict | None = None) -> list[Machine]:
-    """The VMs a task acts on: one platform, or every platform of the lab."""
+    """The VMs a task acts on: one platform, or every offline platform of the lab.
+
+    Ubuntu platforms download boxes and packages, so they are used only when named.
+    """
     lab = catalogue.lab(lab_name)
-    names = [catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")] if platform else list(lab.platforms)
+    if platform:
+        names = [catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")]
+    else:
+        names = offline_platforms(lab)
     return [Machine(lab, catalogue.platform(n), instance, script) for n in names]
+
+
+def offline_platforms(lab: catalogue.Lab) -> list[str]:
+    """The lab's platforms that run without internet (its default ones)."""
+    return [p for p in lab.platforms if catalogue.platform(p).offline]
 
 
 def existing(lab_name: str, platform: str | None) -> Machine:
@@ -96,7 +107,7 @@ def check(
         raise YarakashiError(f"lab {lab.name} has no check list (check = [...] and a verify step in lab.toml)")
     if fix and not Path(fix).is_file():
         raise YarakashiError(f"fix script not found: {fix}")
-    plat = platform or lab.platforms[-1]
+    plat = platform or offline_platforms(lab)[-1]
     m = machines_of(lab.name, plat, instance, {"fix": Path(fix)} if fix else None)[0]
     m.destroy()
     passed, reports = False, []
@@ -117,7 +128,10 @@ def check(
         if not keep:
             m.destroy()
     verdict = "PASS" if passed else "FAIL"
-    return passed, f"{lab.name} on {plat}, fix {fix or lab.steps['fix']}:\n" + "\n".join(reports) + f"\n{verdict}"
+    evidence = catalogue.EVIDENCE[catalogue.platform(plat).evidence]
+    expected = "; ".join(f"{k}: {v}" for k, v in lab.expect.get(plat, {}).items()) or "(none stated)"
+    header = f"{lab.name} on {plat}, fix {fix or lab.steps_for(plat)['fix']}\nexpected ({evidence}): {expected}\n"
+    return passed, header + "\n".join(reports) + f"\nobserved: {verdict}"
 
 
 def status() -> str:
@@ -193,7 +207,8 @@ def pytest(args: list[str]) -> int:
 
 def box_list() -> str:
     """The offline platforms and the state of their boxes."""
-    rows = [f"{'PLATFORM':<18} {'BOX':<28} {'STATE':<8} {'STANDS IN FOR':<14} OS"]
+    rows = [f"{'PLATFORM':<18} {'BOX':<28} {'STATE':<8} {'EVIDENCE':<9} {'STANDS IN FOR':<14} OS"]
     for plat in catalogue.platforms().values():
-        rows.append(f"{plat.name:<18} {plat.box:<28} {boxes.state(plat):<8} {plat.stands_in_for:<14} {plat.os}")
+        box = plat.box_for(plat.providers[0])
+        rows.append(f"{plat.name:<18} {box:<28} {boxes.state(plat):<8} {plat.evidence:<9} {plat.stands_in_for:<14} {plat.os}")
     return "\n".join(rows)

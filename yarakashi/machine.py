@@ -47,6 +47,7 @@ class Machine:
             raise YarakashiError(f"instance name must be short lower-case words with '-', not {instance!r}")
         self.lab, self.platform, self.instance = lab, plat, instance
         self.scripts = dict(scripts or {})
+        self.provider = vagrantfile.provider(plat)
         self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
         self.log = self.workdir / "vagrant.log"
         self.ssh_config_path = self.workdir / "ssh_config"
@@ -60,7 +61,7 @@ class Machine:
         return vagrantfile.prefix(self.lab, self.platform, self.instance) + "default"
 
     def _vagrant(self) -> vagrant.Vagrant:
-        env = {**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_DEFAULT_PROVIDER": "libvirt"}
+        env = {**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_DEFAULT_PROVIDER": self.provider}
         tag = f"[{self.lab.name}/{self.platform.name}/{self.instance}] "
         return vagrant.Vagrant(
             root=str(self.workdir), env=env, out_cm=tee_cm(self.log, tag), err_cm=tee_cm(self.log, tag)
@@ -68,9 +69,12 @@ class Machine:
 
     def render(self) -> Path:
         """Write the Vagrantfile into the work directory (starting the lab network first)."""
-        labnet.ensure()
+        libvirt = self.provider == "libvirt"
+        if libvirt:
+            labnet.ensure()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, labnet.proxy_command())
+        proxy = labnet.proxy_command() if libvirt else ""
+        text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, proxy, self.provider)
         path = self.workdir / "Vagrantfile"
         path.write_text(text)
         return path
@@ -85,7 +89,7 @@ class Machine:
         self.render()
         start = time.monotonic()
         say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")
-        self._vagrant().up(provider="libvirt")
+        self._vagrant().up(provider=self.provider)
         self.refresh_ssh_config()
         say(f"{self.domain} is up after {time.monotonic() - start:.0f} s")
 
@@ -99,7 +103,7 @@ class Machine:
         Returns False when the script failed and ``check`` is False (a break may well
         leave the guest unable to finish the step cleanly).
         """
-        self.lab.script(phase)
+        self.lab.script(phase, self.platform.name)
         self.render()
         say(f"running {phase} of {self.lab.name} on {self.platform.name} ({self.instance})")
         try:
@@ -117,7 +121,7 @@ class Machine:
         ``wait`` bounds how long it waits for the boot to finish. A guest that cannot open a
         session fails, with the reason as its report.
         """
-        script = (paths.REPO / self.lab.steps["verify"]).resolve().relative_to(paths.PROVISIONING)
+        script = self.lab.script("verify", self.platform.name).resolve().relative_to(paths.PROVISIONING)
         command = f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_WAIT={int(wait)} bash {GUEST_LAB_DIR}/{script}"
         done = self.ssh(command, timeout=wait + 120)
         if done.returncode == 255:
@@ -162,6 +166,8 @@ class Machine:
 
         For a guest that can no longer run a command: what is on its disk is the evidence.
         """
+        if self.provider != "libvirt":
+            raise YarakashiError("reading a stopped guest's disk needs the libvirt provider")
         labnet.hard_stop(self.domain)
         disk = labnet.disk_of(self.domain)
         with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
@@ -184,12 +190,16 @@ class Machine:
         if (self.workdir / "Vagrantfile").exists() and self.exists():
             self.render()
             say(f"destroying {self.domain}")
-            labnet.hard_stop(self.domain)
+            v = self._vagrant()
             try:
-                self._vagrant().destroy()
+                if self.provider == "libvirt":
+                    labnet.hard_stop(self.domain)
+                else:
+                    v.halt(force=True)
+                v.destroy()
             except subprocess.CalledProcessError:
                 pass
-        if self.domain in labnet.domains(self.domain):
+        if self.provider == "libvirt" and self.domain in labnet.domains(self.domain):
             labnet.remove_domain(self.domain)
         shutil.rmtree(self.workdir / ".vagrant", ignore_errors=True)
         self.ssh_config_path.unlink(missing_ok=True)

@@ -29,6 +29,17 @@ def libvirt_driver() -> str:
     return {"tcg": "qemu", "kvm": "kvm"}[catalogue.choose("accelerator", accel, ["tcg", "kvm"])]
 
 
+def provider(plat: catalogue.Platform) -> str:
+    """The Vagrant provider for ``plat``: ``YARAKASHI_PROVIDER``, else the platform's first.
+
+    >>> provider(catalogue.platform("debian12-merged"))
+    'libvirt'
+    """
+    return catalogue.choose(
+        "provider", os.environ.get("YARAKASHI_PROVIDER", plat.providers[0]), plat.providers, f"for platform {plat.name}"
+    )
+
+
 def prefix(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> str:
     """Domain-name prefix of a lab VM; every VM the project starts begins with ``yk-``."""
     return f"yk-{lab.name}-{plat.name}-{instance}-"
@@ -40,9 +51,10 @@ def render(
     instance: str,
     scripts: dict[str, Path] | None = None,
     proxy_command: str = "",
+    provider_name: str | None = None,
 ) -> str:
-    """The Vagrantfile text; ``scripts`` overrides a phase's script (a trainee's fix)."""
-    steps = {phase: str(lab.script(phase)) for phase in lab.steps}
+    """The Vagrantfile text; ``scripts`` overrides a step's script (a trainee's fix)."""
+    steps = {phase: str(lab.script(phase, plat.name)) for phase in lab.steps_for(plat.name)}
     for phase, script in (scripts or {}).items():
         catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
         if not Path(script).is_file():
@@ -64,12 +76,17 @@ def render(
         libvirt_driver=libvirt_driver(),
         boot_timeout=BOOT_TIMEOUT,
         provisioning=str(paths.PROVISIONING),
+        provider=provider_name or provider(plat),
     )
 
 
-def validate(workdir: Path, provider: str = "libvirt") -> None:
-    """Run ``vagrant validate`` in ``workdir``; raise with Vagrant's words when it fails."""
-    env = {**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_DEFAULT_PROVIDER": provider}
+def validate(workdir: Path, provider_name: str = "libvirt", env: dict[str, str] | None = None) -> None:
+    """Run ``vagrant validate`` in ``workdir``; raise with Vagrant's words when it fails.
+
+    Vagrant checks only the settings of providers it can use: VirtualBox's block is skipped
+    unless a ``VBoxManage`` is on PATH (tests put a stand-in there, see tests/unit).
+    """
+    env = {**os.environ, **(env or {}), "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_DEFAULT_PROVIDER": provider_name}
     done = subprocess.run(["vagrant", "validate"], cwd=workdir, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise YarakashiError(f"vagrant validate failed in {workdir}:\n{done.stdout}{done.stderr}")

@@ -29,3 +29,35 @@ yk_build_deb() {
   rm -rf "$root"
   echo "/var/cache/$name.deb"
 }
+
+# apt-get install without starting any service: MariaDB started under the MySQL profile
+# still in the kernel would hang here for TimeoutStartSec (15 minutes).
+yk_install_without_start() {
+  echo "+ apt-get install $*   (services not started)"
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" > /var/log/yarakashi-apt.log 2>&1 \
+    || { rm -f /usr/sbin/policy-rc.d; tail -n 30 /var/log/yarakashi-apt.log; return 1; }
+  rm -f /usr/sbin/policy-rc.d
+}
+
+# What the well-known article says to do when MariaDB will not start, then the data a
+# reboot test checks. Everything looks healthy afterwards - until the next reboot.
+yk_workaround_and_data() {
+  echo "+ aa-remove-unknown && systemctl start mariadb   (the article's workaround)"
+  aa-remove-unknown
+  systemctl start mariadb
+  echo "+ writing the data a reboot test checks"
+  yk_mysql -e "CREATE DATABASE IF NOT EXISTS $YK_DB; USE $YK_DB;
+    CREATE TABLE IF NOT EXISTS items (id INT PRIMARY KEY, name VARCHAR(64)) ENGINE=InnoDB;
+    INSERT IGNORE INTO items SELECT seq, CONCAT('item-', seq) FROM seq_1_to_1000;"
+  mkdir -p /var/lib/yarakashi-lab
+  yk_data_digest | tee /var/lib/yarakashi-lab/data.digest
+  echo "+ healthy before the reboot: mariadb $(systemctl is-active mariadb), system $(systemctl is-system-running)"
+  # shellcheck disable=SC2086  # YK_CACHES holds globs
+  ls -l --time-style=+%F\ %T /etc/apparmor.d/usr.sbin.mysqld $YK_CACHES 2>/dev/null || true
+}
+
+# Where AppArmor keeps compiled profiles: /etc/apparmor.d/cache (2.12, Ubuntu 18.04) or
+# /var/cache/apparmor/<features hash>.0 (2.13 and later).
+YK_CACHES="/etc/apparmor.d/cache/usr.sbin.mysqld /var/cache/apparmor/*/usr.sbin.mysqld"

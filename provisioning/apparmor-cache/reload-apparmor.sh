@@ -8,5 +8,5 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 echo "+ systemctl reload apparmor"
 systemctl reload apparmor
 echo "+ profiles for mariadbd now loaded:"
-aa-status | grep -F /usr/sbin/mariadbd || echo "(none)"
-ls /var/cache/apparmor/*/usr.sbin.mysqld 2>/dev/null || echo "(no cache file)"
+aa-status | grep -E '/usr/sbin/(mysqld|mariadbd)$' || echo "(none)"
+ls /etc/apparmor.d/cache/usr.sbin.mysqld /var/cache/apparmor/*/usr.sbin.mysqld 2>/dev/null || echo "(no cache file)"

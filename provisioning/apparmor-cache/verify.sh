@@ -12,6 +12,7 @@ check() {  # check NAME EXPECTED ACTUAL
 system=$(timeout "${YK_VERIFY_WAIT:-300}" systemctl is-system-running --wait 2>/dev/null)
 check "systemctl is-system-running --wait (bounded ${YK_VERIFY_WAIT:-300} s)" running "${system:-still starting}"
 check "mariadb.service" active "$(systemctl is-active mariadb)"
-check "AppArmor DENIED lines for mariadbd this boot" 0 "$(journalctl -k -b --no-pager | grep -c 'apparmor="DENIED".*mariadbd')"
+check "AppArmor DENIED lines for the database server this boot" 0 \
+  "$(journalctl -k -b --no-pager | grep -cE 'apparmor="DENIED".*profile="/usr/sbin/(mysqld|mariadbd)"')"
 check "data written before the reboot" "$(cat /var/lib/yarakashi-lab/data.digest 2>/dev/null)" "$(yk_data_digest 2>&1)"
 exit "$fail"

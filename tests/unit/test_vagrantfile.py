@@ -1,41 +1,79 @@
-"""Rendered Vagrantfiles: one per lab x platform, valid for Vagrant, with the lab's steps."""
+"""Rendered Vagrantfiles: every lab x platform x provider is valid for Vagrant, with its steps."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 from yarakashi import YarakashiError, catalogue, vagrantfile
 
-PAIRS = [(lab, plat) for lab in catalogue.labs().values() for plat in lab.platforms]
+CASES = [
+    (lab, plat, provider)
+    for lab in catalogue.labs().values()
+    for plat in lab.platforms
+    for provider in catalogue.platform(plat).providers
+]
+PROXY = "ip netns exec yarakashi nc %h %p"
 
 
-@pytest.mark.parametrize(("lab", "plat"), PAIRS, ids=[f"{lab.name}-{plat}" for lab, plat in PAIRS])
-def test_rendered_vagrantfile_passes_vagrant_validate(lab, plat, tmp_path) -> None:
+@pytest.fixture
+def vboxmanage(tmp_path: Path) -> dict[str, str]:
+    """A stand-in VBoxManage that only tells its version: with it Vagrant checks the
+    VirtualBox settings (without one it silently skips them)."""
+    fake = tmp_path / "vbox-bin"
+    fake.mkdir()
+    (fake / "VBoxManage").write_text("#!/bin/sh\necho 7.0.20r163906\n")
+    (fake / "VBoxManage").chmod(0o755)
+    return {"PATH": f"{fake}:{os.environ['PATH']}"}
+
+
+def render_and_validate(lab, plat, provider, tmp_path: Path, env: dict[str, str], text_edit=lambda t: t) -> str:
     if not shutil.which("vagrant"):
         pytest.fail("vagrant is not installed: run sudo ./run setup first")
-    text = vagrantfile.render(lab, catalogue.platform(plat), "main", proxy_command="ip netns exec yarakashi nc %h %p")
-    (tmp_path / "Vagrantfile").write_text(text)
-    vagrantfile.validate(tmp_path)
-    assert f'config.vm.box = "{catalogue.platform(plat).box}"' in text
-    assert 'lv.driver = "qemu"' in text and 'lv.management_network_mode = "none"' in text
-    assert 'config.ssh.proxy_command = "ip netns exec yarakashi nc %h %p"' in text
-    for phase in lab.steps:
-        assert f'config.vm.provision "{phase}", type: "shell", run: "never"' in text
+    proxy = PROXY if provider == "libvirt" and catalogue.platform(plat).offline else ""
+    text = vagrantfile.render(lab, catalogue.platform(plat), "main", proxy_command=proxy, provider_name=provider)
+    (tmp_path / "Vagrantfile").write_text(text_edit(text))
+    vagrantfile.validate(tmp_path, provider, env)
+    return text
 
 
-def test_vagrant_validate_catches_a_bad_setting(tmp_path) -> None:
-    lab = catalogue.lab("rsync-dirlinks")
-    text = vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main")
-    (tmp_path / "Vagrantfile").write_text(text.replace("lv.memory =", "lv.memoryz ="))
+@pytest.mark.parametrize(("lab", "plat", "provider"), CASES, ids=[f"{lb.name}-{p}-{pr}" for lb, p, pr in CASES])
+def test_rendered_vagrantfile_passes_vagrant_validate(lab, plat, provider, tmp_path, vboxmanage) -> None:
+    platform = catalogue.platform(plat)
+    text = render_and_validate(lab, plat, provider, tmp_path, vboxmanage)
+    assert f'config.vm.box = "{platform.box_for(provider)}"' in text
+    assert 'lv.driver = "qemu"' in text
+    for other in platform.providers:
+        assert f'override.vm.box = "{platform.box_for(other)}"' in text
+    assert ('lv.management_network_mode = "none"' in text) == platform.offline
+    assert ('config.vm.provision "mark-guest"' in text) == (not platform.offline)
+    assert ("proxy_command" in text) == (provider == "libvirt" and platform.offline)
+    for step, script in lab.steps_for(plat).items():
+        assert f'config.vm.provision "{step}", type: "shell", run: "never"' in text
+        assert f'path: "{lab.script(step, plat)}"' in text and script in str(lab.script(step, plat))
+
+
+@pytest.mark.parametrize("provider", ["libvirt", "virtualbox"])
+def test_vagrant_validate_catches_a_bad_setting(provider, tmp_path, vboxmanage) -> None:
+    setting = {"libvirt": "lv.memory", "virtualbox": "vb.memory"}[provider]
     with pytest.raises(YarakashiError, match="memoryz"):
-        vagrantfile.validate(tmp_path)
+        render_and_validate(catalogue.lab("rsync-dirlinks"), "ubuntu-20.04", provider, tmp_path, vboxmanage,
+                            lambda t: t.replace(f"{setting} =", f"{setting}z ="))
 
 
 def test_without_namespace_there_is_no_proxy_command() -> None:
     text = vagrantfile.render(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian11-split"), "main")
     assert "proxy_command" not in text
+
+
+def test_ubuntu_gets_its_own_steps_where_the_lab_says_so() -> None:
+    lab = catalogue.lab("apparmor-cache")
+    text = vagrantfile.render(lab, catalogue.platform("ubuntu-18.04"), "main", provider_name="virtualbox")
+    assert "provisioning/apparmor-cache/ubuntu/install-mysql.sh" in text
+    assert "provisioning/apparmor-cache/fix.sh" in text  # not overridden: the common one
 
 
 def test_a_trainees_script_replaces_the_phase(tmp_path) -> None:
@@ -50,9 +88,13 @@ def test_a_trainees_script_replaces_the_phase(tmp_path) -> None:
         vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"explode": mine})
 
 
-def test_accelerator_choice_is_checked(monkeypatch) -> None:
+def test_provider_and_accelerator_choices_are_checked(monkeypatch) -> None:
     monkeypatch.setenv("YARAKASHI_ACCEL", "kvm")
     assert vagrantfile.libvirt_driver() == "kvm"
     monkeypatch.setenv("YARAKASHI_ACCEL", "hyperv")
     with pytest.raises(catalogue.UnknownName, match="valid accelerators: kvm, tcg"):
         vagrantfile.libvirt_driver()
+    monkeypatch.setenv("YARAKASHI_PROVIDER", "virtualbox")
+    assert vagrantfile.provider(catalogue.platform("ubuntu-18.04")) == "virtualbox"
+    with pytest.raises(catalogue.UnknownName, match="unknown provider 'virtualbox' for platform debian12-merged"):
+        vagrantfile.provider(catalogue.platform("debian12-merged"))
