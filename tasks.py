@@ -98,11 +98,12 @@ def destroy(c, name):
     commands.destroy(name)
 
 
-@task(name="test", help={"pytest": "extra pytest arguments, quoted"})
+@task(name="test", help={"pytest": "extra pytest arguments, quoted",
+                         "platform": "an Ubuntu platform: observe and print next to the expected outcome"})
 @friendly
-def lab_test(c, name, pytest=""):
-    """Run a lab's whole cycle on real VMs, every platform: invoke lab.test rsync-dirlinks."""
-    code = commands.lab_test(name, pytest)
+def lab_test(c, name, pytest="", platform=None):
+    """Run a lab's whole cycle on real VMs, its offline platforms: invoke lab.test rsync-dirlinks."""
+    code = commands.lab_test(name, pytest, platform)
     if code:
         raise Exit(code=code)
 

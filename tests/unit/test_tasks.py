@@ -50,6 +50,8 @@ def test_lab_list_shows_every_lab_in_both_languages(tmp_path) -> None:
     assert done.returncode == 0
     for lab in catalogue.labs().values():
         assert lab.title in done.stdout and lab.title_ja in done.stdout
+        for plat in lab.platforms:
+            assert f"{plat} ({catalogue.platform(plat).evidence})" in done.stdout
     assert "up -> prepare -> break -> fix -> reboot -> verify -> destroy" in done.stdout
 
 
