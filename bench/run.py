@@ -3,7 +3,7 @@
 Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
-    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, rsync, apparmor
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, rsync, apparmor, workshop
     sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
@@ -73,6 +73,12 @@ def bench_apparmor() -> None:
           lambda: commands.check("apparmor-cache", None, None, instance="bench"))
 
 
+def bench_workshop() -> None:
+    """The apparmor-cache story in workshop mode; the real-timeout cycle is in `suite`."""
+    timed("lab.test apparmor-cache --start-timeout 60 (whole story, workshop mode)",
+          lambda: commands.lab_test("apparmor-cache", "--start-timeout 60"))
+
+
 def bench_suite() -> None:
     """Per-test times of the last `invoke test` run (its junit reports), not a new run."""
     import xml.etree.ElementTree as ET
@@ -83,7 +89,8 @@ def bench_suite() -> None:
                 rows.append((f"{xml.stem}: {case.get('name')}", float(case.get("time", 0))))
 
 
-PARTS = {"boxes": bench_boxes, "up": bench_up, "rsync": bench_rsync, "apparmor": bench_apparmor, "suite": bench_suite}
+PARTS = {"boxes": bench_boxes, "up": bench_up, "rsync": bench_rsync, "apparmor": bench_apparmor,
+         "workshop": bench_workshop, "suite": bench_suite}
 
 
 def main(argv: list[str]) -> None:
