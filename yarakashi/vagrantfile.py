@@ -9,6 +9,7 @@ True
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -29,15 +30,22 @@ def libvirt_driver() -> str:
     return {"tcg": "qemu", "kvm": "kvm"}[catalogue.choose("accelerator", accel, ["tcg", "kvm"])]
 
 
+#: The command whose presence tells that a provider is installed.
+PROVIDER_TOOLS = {"libvirt": "virsh", "virtualbox": "VBoxManage"}
+
+
 def provider(plat: catalogue.Platform) -> str:
-    """The Vagrant provider for ``plat``: ``YARAKASHI_PROVIDER``, else the platform's first.
+    """The Vagrant provider for ``plat``: ``YARAKASHI_PROVIDER`` if set, else the first of the
+    platform's providers that is installed, else its first.
 
     >>> provider(catalogue.platform("debian12-merged"))
     'libvirt'
     """
-    return catalogue.choose(
-        "provider", os.environ.get("YARAKASHI_PROVIDER", plat.providers[0]), plat.providers, f"for platform {plat.name}"
-    )
+    wanted = os.environ.get("YARAKASHI_PROVIDER")
+    if not wanted:
+        installed = [p for p in plat.providers if shutil.which(PROVIDER_TOOLS[p])]
+        wanted = (installed or list(plat.providers))[0]
+    return catalogue.choose("provider", wanted, plat.providers, f"for platform {plat.name}")
 
 
 def prefix(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> str:

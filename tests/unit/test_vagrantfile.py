@@ -94,6 +94,11 @@ def test_provider_and_accelerator_choices_are_checked(monkeypatch) -> None:
     monkeypatch.setenv("YARAKASHI_ACCEL", "hyperv")
     with pytest.raises(catalogue.UnknownName, match="valid accelerators: kvm, tcg"):
         vagrantfile.libvirt_driver()
+    monkeypatch.delenv("YARAKASHI_PROVIDER", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda tool: tool == "virsh")
+    assert vagrantfile.provider(catalogue.platform("ubuntu-18.04")) == "libvirt", "detected: no VBoxManage"
+    monkeypatch.setattr(shutil, "which", lambda tool: True)
+    assert vagrantfile.provider(catalogue.platform("ubuntu-18.04")) == "virtualbox", "both: the platform's first"
     monkeypatch.setenv("YARAKASHI_PROVIDER", "virtualbox")
     assert vagrantfile.provider(catalogue.platform("ubuntu-18.04")) == "virtualbox"
     with pytest.raises(catalogue.UnknownName, match="unknown provider 'virtualbox' for platform debian12-merged"):
