@@ -31,15 +31,18 @@ def wait_until(
     timeout: float,
     interval: float = 5,
     report_every: float = 30,
+    expected_in: float | None = None,
 ) -> T:
     """Call ``probe`` until it returns something truthy; report progress; raise on timeout.
 
     Every ``report_every`` seconds a line says what is awaited, the time spent and the time
-    left, so a 15-minute wait is never silent.
+    left (until the event is due, when ``expected_in`` says when), so a 15-minute wait is
+    never silent.
     """
     start = time.monotonic()
     last_report = start
-    say(f"waiting for {what} (up to {timeout:.0f} s)")
+    due = f", due in {expected_in:.0f} s" if expected_in is not None else ""
+    say(f"waiting for {what}{due} (giving up after {timeout:.0f} s)")
     while True:
         value = probe()
         now = time.monotonic()
@@ -49,7 +52,10 @@ def wait_until(
         if now - start >= timeout:
             raise Timeout(f"gave up waiting for {what} after {now - start:.0f} s")
         if now - last_report >= report_every:
-            say(f"still waiting for {what}: {now - start:.0f} s elapsed, {timeout - (now - start):.0f} s left")
+            elapsed = now - start
+            left = f"due in {expected_in - elapsed:.0f} s" if expected_in is not None and expected_in > elapsed else ""
+            left = left or f"{timeout - elapsed:.0f} s left before giving up"
+            say(f"still waiting for {what}: {elapsed:.0f} s elapsed, {left}")
             last_report = now
         time.sleep(min(interval, max(0.0, timeout - (now - start))))
 

@@ -123,7 +123,7 @@ def test_systemd_stops_it_at_the_start_timeout(vm: Machine, limit: int) -> None:
         return sh(vm, "journalctl -b -u mariadb -o short-unix --no-pager")
 
     wait_until(f"systemd to stop mariadb at TimeoutStartSec={limit} s", lambda: "start operation timed out" in journal(),
-               timeout=left + 300, interval=10, report_every=60)
+               timeout=left + 300, interval=10, report_every=60, expected_in=left)
     log = journal()
     started = float(next(l for l in log.splitlines() if "Starting mariadb.service" in l or "Starting MariaDB" in l).split()[0])
     timed_out_line = next(l for l in log.splitlines() if "start operation timed out. Terminating." in l)
