@@ -115,6 +115,13 @@ def box_build(c, platform, force=False):
     boxes.ensure(catalogue.platform(platform), force=force)
 
 
+@task(name="remove")
+@friendly
+def box_remove(c, platform):
+    """Forget a built box (Vagrant's copy, the pool copies, the stamp) to reclaim disk."""
+    boxes.remove(catalogue.platform(platform))
+
+
 @task(name="list")
 @friendly
 def box_list(c):
@@ -140,5 +147,5 @@ def setup(c):
 
 
 lab = Collection("lab", lab_list, up, run, check, reboot, status, ssh, destroy, lab_test)
-box = Collection("box", box_build, box_list)
+box = Collection("box", box_build, box_list, box_remove)
 ns = Collection(lab, box, test_all, setup)

@@ -159,6 +159,8 @@ def _build(plat: catalogue.Platform) -> None:
 
 def remove(plat: catalogue.Platform) -> None:
     """Forget a built box: Vagrant's copy, the pool volume and the stamp."""
+    if not plat.offline:
+        raise YarakashiError(f"{plat.name} uses a downloaded box: `vagrant box remove {plat.box}` forgets it")
     subprocess.run(["vagrant", "box", "remove", "--force", "--provider", "libvirt", plat.box], check=False)
     _drop_pool_copies(plat)
     shutil.rmtree(box_dir(plat), ignore_errors=True)

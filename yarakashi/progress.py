@@ -59,12 +59,3 @@ def wait_until(
             last_report = now
         time.sleep(min(interval, max(0.0, timeout - (now - start))))
 
-
-def sleep_with_progress(what: str, seconds: float, report_every: float = 60) -> None:
-    """Sleep ``seconds``, reporting what the sleep is for and the time left."""
-    end = time.monotonic() + seconds
-    say(f"{what}: waiting {seconds:.0f} s")
-    while (left := end - time.monotonic()) > 0:
-        time.sleep(min(report_every, left))
-        if end - time.monotonic() > 1:
-            say(f"{what}: {end - time.monotonic():.0f} s left")
