@@ -152,10 +152,16 @@ class Machine:
             raise YarakashiError(f"cannot reboot {self.domain}: no SSH session")
         say(f"rebooting {self.domain} (systemctl reboot)")
         self.ssh("sudo systemctl reboot", timeout=30)
-        start = time.monotonic()
+        refreshed = time.monotonic()
 
         def new_boot() -> str | None:
-            self.refresh_ssh_config() if time.monotonic() - start > 60 else None
+            nonlocal refreshed
+            if time.monotonic() - refreshed > 60:  # the guest may come back with a new address
+                refreshed = time.monotonic()
+                try:
+                    self.refresh_ssh_config()
+                except subprocess.CalledProcessError:
+                    return None  # Vagrant sees no address yet: keep waiting
             now = self.boot_id()
             return now if now and now != before else None
 
