@@ -54,7 +54,7 @@ def bench_boxes() -> None:
 
 def bench_up() -> None:
     lab = catalogue.lab("rsync-dirlinks")
-    for name in lab.platforms:
+    for name in commands.offline_platforms(lab):
         m = Machine(lab, catalogue.platform(name), "bench")
         m.destroy()
         timed(f"lab.up rsync-dirlinks --platform {name} (one VM, box in pool)", m.up)
@@ -63,7 +63,7 @@ def bench_up() -> None:
 
 
 def bench_rsync() -> None:
-    for name in catalogue.lab("rsync-dirlinks").platforms:
+    for name in commands.offline_platforms(catalogue.lab("rsync-dirlinks")):
         timed(f"lab.check rsync-dirlinks --platform {name} (up, fixed deploy, verify, reboot, verify, destroy)",
               lambda: commands.check("rsync-dirlinks", None, name, instance="bench"))
 
