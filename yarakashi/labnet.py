@@ -15,8 +15,10 @@ as it is and no namespace is made.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import signal
 import shutil
 import subprocess
 import time
@@ -198,6 +200,17 @@ def remove_volume(name: str) -> None:
     _virsh("vol-delete", "--pool", POOL, name, check=False)
 
 
+def _namespace_pids() -> list[int]:
+    return [int(p) for p in _run("ip", "netns", "pids", NAMESPACE, check=False).stdout.split()]
+
+
+def _signal_namespace(sig: signal.Signals) -> None:
+    """Send ``sig`` to every process in our namespace (libvirtd, virtlogd, dnsmasq)."""
+    for pid in _namespace_pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 def teardown() -> None:
     """Stop the daemons in our namespace and remove it. Refuses while domains run."""
     if NAMESPACE not in namespaces():
@@ -207,18 +220,9 @@ def teardown() -> None:
         raise YarakashiError(f"VMs still running in {NAMESPACE}: {', '.join(left)}; destroy them first")
     for net in _virsh("net-list", "--name", check=False).stdout.split():
         _virsh("net-destroy", net, check=False)
-    pids = [int(p) for p in _run("ip", "netns", "pids", NAMESPACE, check=False).stdout.split()]
-    for pid in pids:
-        try:
-            os.kill(pid, 15)
-        except ProcessLookupError:
-            pass
+    _signal_namespace(signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and _run("ip", "netns", "pids", NAMESPACE, check=False).stdout.strip():
+    while time.monotonic() < deadline and _namespace_pids():
         time.sleep(0.2)
-    for pid in [int(p) for p in _run("ip", "netns", "pids", NAMESPACE, check=False).stdout.split()]:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
+    _signal_namespace(signal.SIGKILL)
     _run("ip", "netns", "delete", NAMESPACE, check=False)
