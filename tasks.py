@@ -6,6 +6,8 @@ Examples::
     invoke lab.up rsync-dirlinks --platform debian12-merged
     invoke lab.run rsync-dirlinks break --platform debian12-merged
     invoke lab.test rsync-dirlinks
+    invoke lab.retest apparmor-cache
+    invoke retest --host isu1 --service mysql.service
     invoke lab.destroy all
 """
 
@@ -77,6 +79,34 @@ def reboot(c, name, platform=None):
     print("new boot id:", commands.existing(name, platform).reboot())
 
 
+RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest TimeoutStartSec that matters + 60)"}
+
+
+@task(help={**PLATFORM, **RETEST, "reboot": "power off and cold-start first (default); --no-reboot: read-only"})
+@friendly
+def retest(c, name, platform=None, reboot=True, bound=None):
+    """The organisers' reboot test on a lab VM, PASS/FAIL per check: invoke lab.retest apparmor-cache."""
+    passed, report = commands.lab_retest(name, platform, reboot, float(bound) if bound else None)
+    print(report)
+    if not passed:
+        raise Exit(code=1)
+
+
+@task(name="retest", iterable=["service"], help={
+    **RETEST, "host": "an SSH host (an alias of your ssh config, or user@address)",
+    "ssh_config": "ssh config file to use (default: ssh's own)", "service": "a unit that must be enabled and active (repeatable)",
+    "data": "a command printing your data (run with sudo -n)", "data_written": "a file on the host with that output, saved earlier",
+    "reboot": "reboot it first (sudo systemctl reboot); without it nothing on the host changes"})
+@friendly
+def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None):
+    """The reboot test on your own server: invoke retest --host isu1 --service mysql --service nginx."""
+    passed, report = commands.host_retest(host, ssh_config, service or [], data, data_written, reboot,
+                                          float(bound) if bound else None)
+    print(report)
+    if not passed:
+        raise Exit(code=1)
+
+
 @task
 @friendly
 def status(c):
@@ -146,6 +176,6 @@ def setup(c):
     c.run(str(paths.PROVISIONING / "host" / "setup.sh"), pty=False)
 
 
-lab = Collection("lab", lab_list, up, run, check, reboot, status, ssh, destroy, lab_test)
+lab = Collection("lab", lab_list, up, run, check, reboot, retest, status, ssh, destroy, lab_test)
 box = Collection("box", box_build, box_list, box_remove)
-ns = Collection(lab, box, test_all, setup)
+ns = Collection(lab, box, test_all, host_retest, setup)

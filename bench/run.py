@@ -3,7 +3,7 @@
 Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
-    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, rsync, apparmor, workshop
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, rsync, apparmor, workshop, memory
     sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
@@ -21,8 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from yarakashi import boxes, catalogue, commands, paths  # noqa: E402
+from yarakashi import boxes, catalogue, commands, paths, retest  # noqa: E402
 from yarakashi.machine import Machine  # noqa: E402
+from yarakashi.progress import wait_until  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 rows: list[tuple[str, float]] = []
@@ -79,6 +80,34 @@ def bench_workshop() -> None:
           lambda: commands.lab_test("apparmor-cache", "--start-timeout 60"))
 
 
+def bench_memory() -> None:
+    """The memory-engine story on one VM, and the organisers' reboot test, read-only and cold."""
+    lab = catalogue.lab("memory-engine")
+    m = Machine(lab, catalogue.platform("debian12-merged"), "bench")
+    m.destroy()
+
+    def break_until_recovered() -> None:
+        m.run("break")
+
+        def over() -> bool:
+            states = m.ssh("systemctl is-active yarakashi-alter mariadb", timeout=20).stdout.split()
+            return len(states) == 2 and states[0] != "active" and states[1] == "active"
+
+        wait_until("the ALTERs to end and SSH to answer again", over, timeout=600, interval=5)
+
+    try:
+        timed("lab.up memory-engine (one 1 GiB VM, box in pool)", m.up)
+        timed("memory-engine prepare (MariaDB from the box, 2 x 24000 rows)", lambda: m.run("prepare"))
+        timed("memory-engine break until the OOM kill is over and SSH answers", break_until_recovered)
+        timed("memory-engine initialize (rows into one MEMORY and one InnoDB table)", lambda: m.run("initialize"))
+        timed("memory-engine fix (back to InnoDB, rows again, indexes)", lambda: m.run("fix"))
+        ro = timed("retest read-only (healthy guest)", lambda: retest.run(m, lab.retest))
+        cold = timed("retest with power off + cold start (healthy guest)", lambda: retest.run(m, lab.retest, reboot=True))
+        print(f"[bench] ratio read-only/cold retest: {ro / cold:.2f}")
+    finally:
+        timed("lab.destroy memory-engine", m.destroy)
+
+
 def bench_suite() -> None:
     """Per-test times of the last `invoke test` run (its junit reports), not a new run."""
     import xml.etree.ElementTree as ET
@@ -90,7 +119,7 @@ def bench_suite() -> None:
 
 
 PARTS = {"boxes": bench_boxes, "up": bench_up, "rsync": bench_rsync, "apparmor": bench_apparmor,
-         "workshop": bench_workshop, "suite": bench_suite}
+         "workshop": bench_workshop, "memory": bench_memory, "suite": bench_suite}
 
 
 def main(argv: list[str]) -> None:

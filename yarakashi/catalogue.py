@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from yarakashi import YarakashiError, paths
+from yarakashi.retest import Spec
 
 #: What a lab goes through, in order. ``prepare``, ``break``, ``fix`` and ``verify`` run the
 #: lab's scripts (``[steps]`` in lab.toml); the others are the same for every lab. A lab may
@@ -105,6 +106,7 @@ class Lab:
     check: tuple[str, ...] = ()
     test_minutes: float = 0
     platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    retest: Spec = Spec()
 
     def steps_for(self, platform: str) -> dict[str, str]:
         """The lab's steps on ``platform``: ``[steps]`` with ``[platform_steps."<platform>"]`` on top.
@@ -179,6 +181,7 @@ def load_lab(path: Path) -> Lab:
             check=tuple(data.get("check", ())),
             test_minutes=float(data.get("test_minutes", 0)),
             platform_steps={k: dict(v) for k, v in data.get("platform_steps", {}).items()},
+            retest=Spec.from_table(data.get("retest", {}), f"{path / 'lab.toml'} [retest]"),
         )
     except KeyError as exc:
         raise YarakashiError(f"{path / 'lab.toml'}: missing key {exc}") from exc

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, catalogue, labnet, lanes, paths
+from yarakashi import YarakashiError, boxes, catalogue, labnet, lanes, paths, retest
 from yarakashi.machine import Machine
 from yarakashi.progress import say
 
@@ -132,6 +132,35 @@ def check(
     expected = "; ".join(f"{k}: {v}" for k, v in lab.expect.get(plat, {}).items()) or "(none stated)"
     header = f"{lab.name} on {plat}, fix {fix or lab.steps_for(plat)['fix']}\nexpected ({evidence}): {expected}\n"
     return passed, header + "\n".join(reports) + f"\nobserved: {verdict}"
+
+
+def lab_retest(lab_name: str, platform: str | None, reboot: bool = True, bound: float | None = None) -> tuple[bool, str]:
+    """The organisers' reboot test on a lab's VM (lab.toml ``[retest]``): (passed, table)."""
+    m = existing(lab_name, platform)
+    if not m.exists():
+        raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
+    return _retest(m, m.lab.retest, reboot, bound)
+
+
+def host_retest(
+    host: str, ssh_config: str | None, services: list[str], data: str, data_written: str,
+    reboot: bool = False, bound: float | None = None,
+) -> tuple[bool, str]:
+    """The same test on any host ``ssh`` reaches (a team's own contest server): (passed, table)."""
+    config = Path(ssh_config).expanduser() if ssh_config else None
+    if config and not config.is_file():
+        raise YarakashiError(f"SSH config not found: {config}")
+    spec = retest.Spec(tuple(services), data, data_written)
+    return _retest(retest.SshHost(host, config), spec, reboot, bound)
+
+
+def _retest(target: retest.Target, spec: retest.Spec, reboot: bool, bound: float | None) -> tuple[bool, str]:
+    if bound is not None and bound <= 0:
+        raise YarakashiError(f"--bound must be a positive number of seconds, not {bound}")
+    mode = "power off, cold start, then the checks" if reboot else "read-only: the checks on the current boot"
+    say(f"retest of {target.name}: {mode}")
+    checks = retest.run(target, spec, reboot=reboot, bound=bound)
+    return retest.passed(checks), f"retest of {target.name} ({mode})\n" + retest.table(checks)
 
 
 def status() -> str:

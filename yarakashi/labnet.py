@@ -181,6 +181,23 @@ def hard_stop(name: str) -> None:
         _virsh("destroy", name, check=False)
 
 
+def power_off(name: str, grace: float = 120) -> bool:
+    """The power button (ACPI), then the plug after ``grace`` seconds; True if it shut down itself."""
+    _virsh("shutdown", name, check=False)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if _virsh("domstate", name, check=False).stdout.strip() == "shut off":
+            return True
+        time.sleep(2)
+    hard_stop(name)
+    return False
+
+
+def start(name: str) -> None:
+    """Cold-start a stopped domain."""
+    _virsh("start", name)
+
+
 def remove_domain(name: str) -> None:
     """Hard-stop and undefine a domain with its storage (a broken guest cannot power off)."""
     _virsh("destroy", name, check=False)

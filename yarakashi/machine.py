@@ -56,6 +56,11 @@ class Machine:
         return f"<Machine {self.lab.name} on {self.platform.name} ({self.instance})>"
 
     @property
+    def name(self) -> str:
+        """How reports name it: ``memory-engine/debian12-merged (main)``."""
+        return f"{self.lab.name}/{self.platform.name} ({self.instance})"
+
+    @property
     def domain(self) -> str:
         """The libvirt domain name."""
         return vagrantfile.prefix(self.lab, self.platform, self.instance) + "default"
@@ -152,6 +157,23 @@ class Machine:
             raise YarakashiError(f"cannot reboot {self.domain}: no SSH session")
         say(f"rebooting {self.domain} (systemctl reboot)")
         self.ssh("sudo systemctl reboot", timeout=30)
+        return self._wait_new_boot(before, timeout)
+
+    def power_cycle(self, timeout: float = REBOOT_TIMEOUT) -> str:
+        """Power off (the ACPI button, the plug after 120 s) and cold-start; the new boot id.
+
+        Works on a guest that cannot run a command any more, too.
+        """
+        if self.provider != "libvirt":
+            raise YarakashiError("a power cycle needs the libvirt provider; use lab.reboot")
+        before = self.boot_id()
+        say(f"powering off {self.domain} (ACPI power button; the plug after 120 s)")
+        clean = labnet.power_off(self.domain)
+        say(f"{self.domain} is off ({'shut down by itself' if clean else 'had to pull the plug'}); cold start")
+        labnet.start(self.domain)
+        return self._wait_new_boot(before, timeout)
+
+    def _wait_new_boot(self, before: str | None, timeout: float) -> str:
         refreshed = time.monotonic()
 
         def new_boot() -> str | None:

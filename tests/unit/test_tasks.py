@@ -28,7 +28,12 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("lab.run", "rsync-dirlinks", "explode"), "unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, verify"),
         (("lab.test", "nope"), "unknown lab 'nope'"),
         (("box.build", "ubuntu-99.04"), "valid platforms: debian11-split, debian12-merged"),
-        (("lab.destroy", "nope"), "unknown lab 'nope'; valid labs: all, apparmor-cache, rsync-dirlinks"),
+        (("lab.destroy", "nope"), "unknown lab 'nope'; valid labs: all, apparmor-cache, memory-engine, rsync-dirlinks"),
+        (("lab.retest", "nope"), "unknown lab 'nope'; valid labs: apparmor-cache, memory-engine, rsync-dirlinks"),
+        (("lab.retest", "memory-engine", "--platform", "debian11-split"), "valid platforms: debian12-merged, ubuntu-18.04"),
+        (("lab.retest", "memory-engine", "--platform", "debian12-merged"), "no VM of memory-engine on debian12-merged"),
+        (("retest", "--host", "isu1", "--ssh-config", "/nonexistent/config"), "SSH config not found: /nonexistent/config"),
+        (("retest", "--host", "-oProxyCommand=x"), "not an SSH host"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:

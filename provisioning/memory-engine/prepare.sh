@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# prepare: MariaDB and the isuumo-like database, InnoDB, as the contest handed it out.
+# Healthy: the data is small on disk and the guest has plenty of memory left.
+set -euo pipefail
+YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=provisioning/common/guard.sh
+. "$YK_LAB_DIR/common/guard.sh"
+# shellcheck source=provisioning/memory-engine/lib.sh
+. "$YK_LAB_DIR/memory-engine/lib.sh"
+
+echo "+ apt-get install mariadb-server mariadb-client"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client > /var/log/yarakashi-apt.log 2>&1 \
+  || { tail -n 30 /var/log/yarakashi-apt.log; exit 1; }
+systemctl enable --now mariadb
+yk_create_schema
+yk_insert_rows
+mkdir -p "$(dirname "$YK_DIGEST")"
+yk_data_digest | tee "$YK_DIGEST"
+yk_tables
+yk_memory

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# verify: after a reboot, is the database up, on a disk engine, with the data written before,
+# and does the guest have memory to spare? Exit 0 when every check passes. Read-only.
+set -uo pipefail
+YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=provisioning/memory-engine/lib.sh
+. "$YK_LAB_DIR/memory-engine/lib.sh"
+fail=0
+check() {  # check NAME EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then echo "PASS $1: $3"; else echo "FAIL $1: expected '$2', got '$3'"; fail=1; fi
+}
+system=$(timeout "${YK_VERIFY_WAIT:-300}" systemctl is-system-running --wait 2>/dev/null)
+check "systemctl is-system-running --wait (bounded ${YK_VERIFY_WAIT:-300} s)" running "${system:-still starting}"
+check "mariadb.service" active "$(systemctl is-active mariadb)"
+check "processes the OOM killer killed this boot" 0 "$(journalctl -k -b --no-pager | grep -c 'Out of memory: Killed process')"
+check "tables not on InnoDB" 0 \
+  "$(yk_mysql -N -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$YK_DB' AND ENGINE <> 'InnoDB'" 2>&1)"
+check "data written before the reboot" "$(cat "$YK_DIGEST" 2>/dev/null)" "$(yk_data_digest 2>&1)"
+avail=$(awk '/^MemTotal:/ {t = $2} /^MemAvailable:/ {a = $2} END {print (a * 100 >= t * 20) ? "yes" : "no (" int(a / 1024) " MiB of " int(t / 1024) " MiB)"}' /proc/meminfo)
+check "at least 20% of memory available" yes "$avail"
+exit "$fail"
