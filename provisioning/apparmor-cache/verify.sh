@@ -5,12 +5,9 @@ set -uo pipefail
 YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=provisioning/apparmor-cache/lib.sh
 . "$YK_LAB_DIR/apparmor-cache/lib.sh"
-fail=0
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "PASS $1: $3"; else echo "FAIL $1: expected '$2', got '$3'"; fail=1; fi
-}
-system=$(timeout "${YK_VERIFY_WAIT:-300}" systemctl is-system-running --wait 2>/dev/null)
-check "systemctl is-system-running --wait (bounded ${YK_VERIFY_WAIT:-300} s)" running "${system:-still starting}"
+# shellcheck source=provisioning/common/checks.sh
+. "$YK_LAB_DIR/common/checks.sh"
+check_boot
 check "mariadb.service" active "$(systemctl is-active mariadb)"
 check "AppArmor DENIED lines for the database server this boot" 0 \
   "$(journalctl -k -b --no-pager | grep -cE 'apparmor="DENIED".*profile="/usr/sbin/(mysqld|mariadbd)"')"

@@ -2,10 +2,9 @@
 # verify: is the guest healthy after a deploy? Exit 0 when every check passes. Read-only.
 # (On a guest the naive deploy broke, this script cannot even start: that is a FAIL too.)
 set -uo pipefail
-fail=0
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "PASS $1: $3"; else echo "FAIL $1: expected '$2', got '$3'"; fail=1; fi
-}
+YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=provisioning/common/checks.sh
+. "$YK_LAB_DIR/common/checks.sh"
 if [ "$(grep -s '^usr=' /etc/yarakashi-guest)" = "usr=merged" ]; then
   check "/lib" "symlink to usr/lib" "$( [ -L /lib ] && echo "symlink to $(readlink /lib)" || echo "a real directory")"
   check "unit file" present "$( [ -f /usr/lib/systemd/system/mysql.service ] && echo present || echo missing)"
@@ -14,6 +13,5 @@ else
   check "unit file" present "$( [ -f /lib/systemd/system/mysql.service ] && echo present || echo missing)"
 fi
 check "ls / runs" 0 "$(ls / > /dev/null 2>&1; echo $?)"
-wait=${YK_VERIFY_WAIT:-300}
-check "systemctl is-system-running --wait (bounded $wait s)" running "$(timeout "$wait" systemctl is-system-running --wait)"
+check_boot
 exit "$fail"
