@@ -86,7 +86,7 @@ RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest
 @friendly
 def retest(c, name, platform=None, reboot=True, bound=None):
     """The organisers' reboot test on a lab VM, PASS/FAIL per check: invoke lab.retest apparmor-cache."""
-    passed, report = commands.lab_retest(name, platform, reboot, float(bound) if bound else None)
+    passed, report = commands.lab_retest(name, platform, reboot, bound)
     print(report)
     if not passed:
         raise Exit(code=1)
@@ -100,8 +100,7 @@ def retest(c, name, platform=None, reboot=True, bound=None):
 @friendly
 def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None):
     """The reboot test on your own server: invoke retest --host isu1 --service mysql --service nginx."""
-    passed, report = commands.host_retest(host, ssh_config, service or [], data, data_written, reboot,
-                                          float(bound) if bound else None)
+    passed, report = commands.host_retest(host, ssh_config, service or [], data, data_written, reboot, bound)
     print(report)
     if not passed:
         raise Exit(code=1)

@@ -134,29 +134,46 @@ def check(
     return passed, header + "\n".join(reports) + f"\nobserved: {verdict}"
 
 
-def lab_retest(lab_name: str, platform: str | None, reboot: bool = True, bound: float | None = None) -> tuple[bool, str]:
+def lab_retest(lab_name: str, platform: str | None, reboot: bool = True, bound: str | None = None) -> tuple[bool, str]:
     """The organisers' reboot test on a lab's VM (lab.toml ``[retest]``): (passed, table)."""
+    seconds = _bound(bound)
     m = existing(lab_name, platform)
     if not m.exists():
         raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
-    return _retest(m, m.lab.retest, reboot, bound)
+    return _retest(m, m.lab.retest, reboot, seconds)
 
 
 def host_retest(
     host: str, ssh_config: str | None, services: list[str], data: str, data_written: str,
-    reboot: bool = False, bound: float | None = None,
+    reboot: bool = False, bound: str | None = None,
 ) -> tuple[bool, str]:
     """The same test on any host ``ssh`` reaches (a team's own contest server): (passed, table)."""
+    seconds = _bound(bound)
     config = Path(ssh_config).expanduser() if ssh_config else None
     if config and not config.is_file():
         raise YarakashiError(f"SSH config not found: {config}")
     spec = retest.Spec(tuple(services), data, data_written)
-    return _retest(retest.SshHost(host, config), spec, reboot, bound)
+    return _retest(retest.SshHost(host, config), spec, reboot, seconds)
+
+
+def _bound(text: str | None) -> float | None:
+    """``--bound``: seconds, a positive number (None: derived from the units' start timeouts).
+
+    >>> _bound("960"), _bound(None)
+    (960.0, None)
+    """
+    if text is None or text == "":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise YarakashiError(f"--bound must be a positive number of seconds, not {text!r}")
+    return seconds
 
 
 def _retest(target: retest.Target, spec: retest.Spec, reboot: bool, bound: float | None) -> tuple[bool, str]:
-    if bound is not None and bound <= 0:
-        raise YarakashiError(f"--bound must be a positive number of seconds, not {bound}")
     mode = "power off, cold start, then the checks" if reboot else "read-only: the checks on the current boot"
     say(f"retest of {target.name}: {mode}")
     checks = retest.run(target, spec, reboot=reboot, bound=bound)

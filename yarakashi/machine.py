@@ -164,13 +164,16 @@ class Machine:
 
         Works on a guest that cannot run a command any more, too.
         """
-        if self.provider != "libvirt":
-            raise YarakashiError("a power cycle needs the libvirt provider; use lab.reboot")
         before = self.boot_id()
-        say(f"powering off {self.domain} (ACPI power button; the plug after 120 s)")
-        clean = labnet.power_off(self.domain)
-        say(f"{self.domain} is off ({'shut down by itself' if clean else 'had to pull the plug'}); cold start")
-        labnet.start(self.domain)
+        if self.provider == "libvirt":
+            say(f"powering off {self.domain} (ACPI power button; the plug after 120 s)")
+            clean = labnet.power_off(self.domain)
+            say(f"{self.domain} is off ({'shut down by itself' if clean else 'had to pull the plug'}); cold start")
+            labnet.start(self.domain)
+        else:  # VirtualBox: Vagrant's halt (graceful, then forced) and up (provisioners do not run again)
+            say(f"powering off {self.domain} (vagrant halt), then a cold start (vagrant up)")
+            self._vagrant().halt()
+            self._vagrant().up(provider=self.provider)
         return self._wait_new_boot(before, timeout)
 
     def _wait_new_boot(self, before: str | None, timeout: float) -> str:

@@ -34,6 +34,8 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("lab.retest", "memory-engine", "--platform", "debian12-merged"), "no VM of memory-engine on debian12-merged"),
         (("retest", "--host", "isu1", "--ssh-config", "/nonexistent/config"), "SSH config not found: /nonexistent/config"),
         (("retest", "--host", "-oProxyCommand=x"), "not an SSH host"),
+        (("retest", "--host", "isu1", "--bound", "soon"), "--bound must be a positive number of seconds, not 'soon'"),
+        (("lab.retest", "memory-engine", "--bound", "0"), "--bound must be a positive number of seconds, not '0'"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:
