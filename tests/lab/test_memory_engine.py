@@ -80,7 +80,7 @@ class Watch:
 
     Light on purpose: every session or process it starts needs memory in the guest, and more
     of them make a near-OOM stall last longer (with a query loop forking every second and five
-    SSH sessions in flight a stall lasted 6.3 min; with this, 11-82 s).
+    SSH sessions in flight a stall lasted 6.3 min; with this, 11-101 s).
     """
 
     vm: Machine
