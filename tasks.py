@@ -79,6 +79,13 @@ def reboot(c, name, platform=None):
     print("new boot id:", commands.existing(name, platform).reboot())
 
 
+@task(help={**PLATFORM, "key": "the SysRq key: f calls the OOM killer, s syncs, b reboots at once"})
+@friendly
+def sysrq(c, name, key, platform=None):
+    """Alt+SysRq+KEY on a lab VM's console, for a guest SSH cannot reach: invoke lab.sysrq memory-engine f."""
+    commands.sysrq(name, key, platform)
+
+
 RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest TimeoutStartSec that matters + 60)"}
 
 
@@ -175,6 +182,6 @@ def setup(c):
     c.run(str(paths.PROVISIONING / "host" / "setup.sh"), pty=False)
 
 
-lab = Collection("lab", lab_list, up, run, check, reboot, retest, status, ssh, destroy, lab_test)
+lab = Collection("lab", lab_list, up, run, check, reboot, retest, sysrq, status, ssh, destroy, lab_test)
 box = Collection("box", box_build, box_list, box_remove)
 ns = Collection(lab, box, test_all, host_retest, setup)

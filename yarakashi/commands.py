@@ -180,6 +180,16 @@ def _retest(target: retest.Target, spec: retest.Spec, reboot: bool, bound: float
     return retest.passed(checks), f"retest of {target.name} ({mode})\n" + retest.table(checks)
 
 
+def sysrq(lab_name: str, key: str, platform: str | None) -> None:
+    """Alt+SysRq+``key`` on the console of a lab's VM (it must exist)."""
+    if len(key) != 1 or not key.isalnum() or not key.isascii():
+        raise YarakashiError(f"a SysRq key is one letter or digit (f: call the OOM killer), not {key!r}")
+    m = existing(lab_name, platform)
+    if not m.exists():
+        raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
+    m.sysrq(key.lower())
+
+
 def status() -> str:
     """Every lab VM this checkout knows and its state, plus the lab network."""
     rows = [f"{'LAB':<16} {'PLATFORM':<18} {'INSTANCE':<18} STATE"]

@@ -174,6 +174,12 @@ def disk_of(domain: str) -> Path:
     raise YarakashiError(f"no disk found for domain {domain}")
 
 
+def sysrq(name: str, key: str) -> None:
+    """Alt+SysRq+``key`` on the guest's console keyboard (``virsh send-key``): what an operator
+    does from a hung machine's console, e.g. ``f`` to call the OOM killer."""
+    _virsh("send-key", name, "KEY_LEFTALT", "KEY_SYSRQ", f"KEY_{key.upper()}")
+
+
 def hard_stop(name: str) -> None:
     """Pull the plug: ``virsh destroy`` (vagrant-libvirt's ``halt --force`` still tries an
     ACPI shutdown first and waits, and a broken guest cannot shut down)."""

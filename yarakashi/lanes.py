@@ -72,10 +72,16 @@ def run(directory: Path, lanes: int, extra: list[str]) -> tuple[int, dict[str, i
         pump = threading.Thread(target=_pump, args=(n, proc), daemon=True)
         pump.start()
         pumps.append(pump)
-    codes = [proc.wait() for proc, _ in procs]
+    # A lane killed by a signal has a negative return code: report it as a shell does (128 + n).
+    codes = [128 - code if code < 0 else code for code in (proc.wait() for proc, _ in procs)]
     for pump in pumps:
         pump.join()
-    return max(codes, default=5), outcomes([xml for _, xml in procs])
+    totals = outcomes([xml for _, xml in procs])
+    for n, ((_, xml), code) in enumerate(zip(procs, codes), 1):
+        if not xml.exists():  # killed before pytest wrote its report: its tests did not pass
+            say(f"lane {n} ended without a report (exit {code}): counted as one failed test")
+            totals["failed"] += 1
+    return max(codes, default=5), totals
 
 
 def outcomes(reports: list[Path]) -> dict[str, int]:

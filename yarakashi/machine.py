@@ -176,6 +176,13 @@ class Machine:
             self._vagrant().up(provider=self.provider)
         return self._wait_new_boot(before, timeout)
 
+    def sysrq(self, key: str) -> None:
+        """Alt+SysRq+``key`` from the console, which works while SSH does not (``f``: OOM kill)."""
+        if self.provider != "libvirt":
+            raise YarakashiError("SysRq from the console needs the libvirt provider")
+        say(f"pressing Alt+SysRq+{key.upper()} on the console of {self.domain}")
+        labnet.sysrq(self.domain, key)
+
     def _wait_new_boot(self, before: str | None, timeout: float) -> str:
         refreshed = time.monotonic()
 

@@ -8,6 +8,10 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=provisioning/memory-engine/lib.sh
 . "$YK_LAB_DIR/memory-engine/lib.sh"
 
+# The console's way out of a machine that thrashes without swap: Alt+SysRq+F calls the OOM
+# killer at once (Debian's default kernel.sysrq=438 leaves out the signalling keys).
+echo "kernel.sysrq = 1" > /etc/sysctl.d/90-yarakashi-sysrq.conf
+sysctl -q -p /etc/sysctl.d/90-yarakashi-sysrq.conf
 echo "+ apt-get install mariadb-server mariadb-client"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client > /var/log/yarakashi-apt.log 2>&1 \
   || { tail -n 30 /var/log/yarakashi-apt.log; exit 1; }

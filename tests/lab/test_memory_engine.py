@@ -19,7 +19,7 @@ import pytest
 
 from yarakashi import YarakashiError, retest
 from yarakashi.machine import Machine
-from yarakashi.progress import say, wait_until
+from yarakashi.progress import Timeout, say, wait_until
 
 from .conftest import running_vm
 
@@ -30,8 +30,8 @@ QUERY = "SELECT COUNT(*) FROM isuumo.estate"
 #: A new SSH session normally opens and runs a command in about 1 s here (TCG); under the
 #: InnoDB load of the fix, at most 5.8 s with another VM booting beside it.
 SLOW_SSH = 8.0
-#: How long the guest may stay stalled after the break (measured: 11 s to 6.3 min).
-STALL_BOUND = 900
+#: How long the guest may stay stalled after Alt+SysRq+F.
+STALL_BOUND = 300
 
 
 def sh(vm: Machine, command: str, timeout: float = 120) -> str:
@@ -155,7 +155,8 @@ def test_healthy_on_innodb_with_memory_to_spare(vm: Machine) -> None:
     assert oom_kills(vm) == []
 
 
-def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine) -> None:
+def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request: pytest.FixtureRequest) -> None:
+    natural_wait = request.config.getoption("oom_wait")
     with Watch(vm) as watch:
         assert vm.run("break")  # it restarts MariaDB (queries fail then), then starts the ALTERs
         began = time.monotonic()
@@ -165,10 +166,22 @@ def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine) -> None
             states = vm.ssh("systemctl is-active yarakashi-alter mariadb", timeout=20).stdout.split()
             return len(states) == 2 and states[0] != "active" and states[1] == "active"
 
-        wait_until("the ALTERs to end and SSH to answer again", over, timeout=STALL_BOUND, interval=15, report_every=60)
+        try:
+            wait_until("the kernel's OOM killer and SSH answering again", over, timeout=natural_wait, interval=15,
+                       report_every=60)
+            way = "the kernel's OOM killer, by itself"
+        except Timeout:
+            # Alone, the kernel acted 11-101 s after the ALTER began; beside other VMs once after
+            # 825 s. A bounded test does what an operator does at the console.
+            say(f"still stalled after {natural_wait} s: Alt+SysRq+F, as an operator would from the console")
+            vm.sysrq("f")
+            wait_until("SSH answering again after Alt+SysRq+F", over, timeout=STALL_BOUND, interval=15, report_every=60)
+            way = "Alt+SysRq+F from the console"
         took = time.monotonic() - began
         time.sleep(10)  # a last sample of each, after the recovery
-    say(f"ALTERs started to recovery: {took:.0f} s; {watch.summary(began)}")
+    say(f"ALTERs started to recovery: {took:.0f} s, ended by {way}; {watch.summary(began)}")
+    if way.startswith("Alt"):
+        assert "sysrq: Manual OOM execution" in sh(vm, "journalctl -k -b --no-pager")
     kills = oom_kills(vm)
     assert kills, "the kernel's OOM killer must have killed a process"
     for line, _, _ in kills:

@@ -35,6 +35,8 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("retest", "--host", "isu1", "--ssh-config", "/nonexistent/config"), "SSH config not found: /nonexistent/config"),
         (("retest", "--host", "-oProxyCommand=x"), "not an SSH host"),
         (("retest", "--host", "isu1", "--bound", "soon"), "--bound must be a positive number of seconds, not 'soon'"),
+        (("lab.sysrq", "memory-engine", "oom"), "a SysRq key is one letter or digit (f: call the OOM killer), not 'oom'"),
+        (("lab.sysrq", "memory-engine", "f", "--platform", "debian12-merged"), "no VM of memory-engine on debian12-merged"),
         (("lab.retest", "memory-engine", "--bound", "0"), "--bound must be a positive number of seconds, not '0'"),
     ],
 )
