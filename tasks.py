@@ -36,6 +36,14 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def verdict(result: tuple[bool, str]) -> None:
+    """Print a PASS/FAIL report; exit 1 when it failed."""
+    passed, report = result
+    print(report)
+    if not passed:
+        raise Exit(code=1)
+
+
 PLATFORM = {"platform": "one of the lab's platforms (default: all of them, or the one that exists)"}
 
 
@@ -66,10 +74,7 @@ def run(c, name, step, platform=None, script=None):
 @friendly
 def check(c, name, fix=None, platform=None, keep=False):
     """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
-    passed, report = commands.check(name, fix, platform, keep)
-    print(report)
-    if not passed:
-        raise Exit(code=1)
+    verdict(commands.check(name, fix, platform, keep))
 
 
 @task(help=PLATFORM)
@@ -93,10 +98,7 @@ RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest
 @friendly
 def retest(c, name, platform=None, reboot=True, bound=None):
     """The organisers' reboot test on a lab VM, PASS/FAIL per check: invoke lab.retest apparmor-cache."""
-    passed, report = commands.lab_retest(name, platform, reboot, bound)
-    print(report)
-    if not passed:
-        raise Exit(code=1)
+    verdict(commands.lab_retest(name, platform, reboot, bound))
 
 
 @task(name="retest", iterable=["service"], help={
@@ -107,10 +109,7 @@ def retest(c, name, platform=None, reboot=True, bound=None):
 @friendly
 def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None):
     """The reboot test on your own server: invoke retest --host isu1 --service mysql --service nginx."""
-    passed, report = commands.host_retest(host, ssh_config, service or [], data, data_written, reboot, bound)
-    print(report)
-    if not passed:
-        raise Exit(code=1)
+    verdict(commands.host_retest(host, ssh_config, service or [], data, data_written, reboot, bound))
 
 
 @task
