@@ -47,11 +47,15 @@ def write_ssh_config(vagrant_ssh_config: str, path: Path) -> Path:
 
 def ssh(config: Path, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run ``command`` in a new SSH session; a session that cannot start gives rc 255."""
-    argv = ["ssh", "-F", str(config), HOST_ALIAS, command]
+    return run_bounded(["ssh", "-F", str(config), HOST_ALIAS, command], timeout)
+
+
+def run_bounded(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` (an ssh command line); past ``timeout`` seconds it is killed and gives rc 124."""
     try:
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as exc:
-        return subprocess.CompletedProcess(argv, 124, exc.stdout or "", f"timed out after {timeout} s")
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 124, "", f"timed out after {timeout:.0f} s")
 
 
 def host(config: Path) -> testinfra.host.Host:

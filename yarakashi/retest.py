@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from yarakashi import YarakashiError
+from yarakashi import YarakashiError, guest
 from yarakashi.progress import Timeout, say, wait_until
 
 #: States of ``systemctl is-system-running`` that mean the boot is not over yet.
@@ -86,11 +86,7 @@ class SshHost:
                      "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=5", host]
 
     def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        try:
-            return subprocess.run([*self.argv, command], capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            return subprocess.CompletedProcess(self.argv, 124, "", f"timed out after {timeout:.0f} s")
+        return guest.run_bounded([*self.argv, command], timeout)
 
     def power_cycle(self) -> str:
         before = boot_id(self)

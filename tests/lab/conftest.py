@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shlex
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -58,6 +59,13 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
     for name, addrs in after.items():
         for addr in set(addrs) - set(before.get(name, [])):
             assert not any(ipaddress.ip_address(addr) in net for net in PRIVATE), f"{name} got {addr}"
+
+
+def sh(vm: Machine, command: str, timeout: float = 120) -> str:
+    """stdout of a root command in a new SSH session (no session, or a timeout, fails the test)."""
+    done = vm.ssh(f"sudo sh -c {shlex.quote(command)}", timeout)
+    assert done.returncode not in (124, 255), f"no SSH session: {done.stderr}"
+    return done.stdout.strip()
 
 
 @contextmanager

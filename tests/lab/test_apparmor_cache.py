@@ -10,6 +10,7 @@ proved by a real reboot.
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from collections.abc import Iterator
 
@@ -19,7 +20,7 @@ from yarakashi import retest
 from yarakashi.machine import Machine
 from yarakashi.progress import say, wait_until
 
-from .conftest import running_vm
+from .conftest import running_vm, sh
 
 LAB = "apparmor-cache"
 REAL_TIMEOUT = 900
@@ -27,15 +28,6 @@ DENIED = re.compile(r'apparmor="DENIED".*profile="/usr/sbin/mariadbd"')
 PROBE_LOG = "/var/log/yarakashi-probe.log"
 
 
-def sh(vm: Machine, command: str, timeout: float = 120) -> str:
-    """stdout of a root command in a new SSH session (a failed session is a test failure)."""
-    done = vm.ssh(f"sudo sh -c {quote(command)}", timeout)
-    assert done.returncode != 255, f"no SSH session: {done.stderr}"
-    return done.stdout.strip()
-
-
-def quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def denied(vm: Machine) -> list[str]:
@@ -116,7 +108,7 @@ def test_systemd_stops_it_at_the_start_timeout(vm: Machine, limit: int) -> None:
     # waits in systemd's socket queue instead of being refused - it hangs, it does not fail.)
     probe = (f'for i in $(seq {limit + 400}); do s=$(date +%s.%N); timeout 3 mysql -uroot -N -e "SELECT 1" '
              f'>/dev/null 2>&1; echo "$s $?" >> {PROBE_LOG}; sleep 1; done')
-    sh(vm, f"rm -f {PROBE_LOG}; systemd-run --unit=yarakashi-probe --collect bash -c {quote(probe)}")
+    sh(vm, f"rm -f {PROBE_LOG}; systemd-run --unit=yarakashi-probe --collect bash -c {shlex.quote(probe)}")
     entered = int(sh(vm, "systemctl show -p InactiveExitTimestampMonotonic --value mariadb")) / 1e6
     uptime = float(sh(vm, "cut -d' ' -f1 /proc/uptime"))
     left = max(0.0, limit - (uptime - entered))

@@ -10,6 +10,7 @@ same data load, a power cycle, and the reboot test again.
 from __future__ import annotations
 
 import re
+import shlex
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from yarakashi import YarakashiError, retest
 from yarakashi.machine import Machine
 from yarakashi.progress import Timeout, say, wait_until
 
-from .conftest import running_vm
+from .conftest import running_vm, sh
 
 LAB = "memory-engine"
 ROWS = 24000
@@ -34,15 +35,6 @@ SLOW_SSH = 8.0
 STALL_BOUND = 300
 
 
-def sh(vm: Machine, command: str, timeout: float = 120) -> str:
-    """stdout of a root command in a new SSH session (a failed session is a test failure)."""
-    done = vm.ssh(f"sudo sh -c {quote(command)}", timeout)
-    assert done.returncode not in (124, 255), f"no SSH session: {done.stderr}"
-    return done.stdout.strip()
-
-
-def quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def tables(vm: Machine) -> dict[str, tuple[str, int]]:
@@ -101,7 +93,7 @@ class Watch:
             while not self._stop.wait(1):
                 start = time.monotonic()
                 try:
-                    rc, _ = shell.run(f"timeout 5 mysql -uroot -N -e {quote(QUERY)} >/dev/null 2>&1", timeout=60)
+                    rc, _ = shell.run(f"timeout 5 mysql -uroot -N -e {shlex.quote(QUERY)} >/dev/null 2>&1", timeout=60)
                 except YarakashiError:
                     rc = -1  # the shell itself did not answer within 60 s
                 self.queries.append((start, rc, time.monotonic() - start))
