@@ -14,24 +14,32 @@ Examples::
 from __future__ import annotations
 
 import functools
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from yarakashi import YarakashiError, boxes, catalogue, commands, paths
+from yarakashi import YarakashiError, boxes, catalogue, commands, failures, paths
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a YarakashiError into a clear message and exit code 2 (no traceback)."""
+    """End a task with one clear line, never a traceback: bad input exits 2, a failed tool 1,
+    an interrupt (SIGINT, SIGTERM) 130 after cleaning up."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        failures.install()
         try:
             return fn(*args, **kwargs)
+        except failures.Interrupted as exc:
+            commands.after_interrupt(exc)
+            raise Exit(exc.line(), code=failures.INTERRUPTED_EXIT) from None
         except YarakashiError as exc:
-            raise Exit(f"error: {exc}", code=2) from None
+            raise Exit(f"error: {exc}", code=exc.exit_code) from None
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:  # a tool outside any named step
+            raise Exit(f"error: {failures.describe(exc)}", code=1) from None
 
     return wrapper
 
@@ -65,8 +73,9 @@ def up(c, name, platform=None):
 @friendly
 def run(c, name, step, platform=None, script=None):
     """Run a step of a lab on its VM: invoke lab.run rsync-dirlinks break --platform debian12-merged."""
-    if not commands.run(name, step, platform, script):
-        raise Exit(f"{step} ended with an error (for a break that may be the point); see the log above", code=1)
+    ended = commands.run(name, step, platform, script)
+    if not ended:
+        raise Exit(f"{ended.describe()} (for a break that may be the point); see the log above", code=1)
 
 
 @task(help={"fix": "your fix script (default: the lab's own)", "platform": "default: the lab's last platform",
@@ -134,11 +143,12 @@ def destroy(c, name):
 
 
 @task(name="test", help={"pytest": "extra pytest arguments, quoted",
-                         "platform": "an Ubuntu platform: observe and print next to the expected outcome"})
+                         "platform": "an Ubuntu platform: observe and print next to the expected outcome",
+                         "repeat": "run the lab's tests N times in a row (flakiness hunt); exit 1 unless all are green"})
 @friendly
-def lab_test(c, name, pytest="", platform=None):
+def lab_test(c, name, pytest="", platform=None, repeat="1"):
     """Run a lab's whole cycle on real VMs, its offline platforms: invoke lab.test rsync-dirlinks."""
-    code = commands.lab_test(name, pytest, platform)
+    code = commands.lab_test(name, pytest, platform, commands.positive_int("--repeat", repeat))
     if code:
         raise Exit(code=code)
 

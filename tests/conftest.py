@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
+
+
+def _interrupt_once(signum: int, _frame: object) -> None:
+    """SIGINT or SIGTERM: stop the run as Ctrl-C does, so that fixtures remove their VMs; a
+    second signal (the terminal's and the parent's) must not cut that clean-up short."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Real-VM tests must clean up on SIGTERM too (by default it kills pytest at once)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt_once)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

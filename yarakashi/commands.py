@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, catalogue, labnet, lanes, paths, retest
-from yarakashi.machine import Machine
+from yarakashi import YarakashiError, boxes, catalogue, failures, labnet, lanes, paths, retest, vagrantfile
+from yarakashi.machine import Machine, StepRun
 from yarakashi.progress import say
 
 
@@ -75,17 +76,40 @@ def lab_list() -> str:
     return "\n".join(rows)
 
 
+def positive_int(option: str, text: str | int) -> int:
+    """A command-line count: a whole number from 1 up, else a clear error.
+
+    >>> positive_int("--repeat", "3")
+    3
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise YarakashiError(f"{option} must be a whole number from 1 up, not {text!r}")
+    return value
+
+
 def up(lab_name: str, platform: str | None) -> list[Machine]:
-    """Bring up the lab's VMs (building missing boxes first)."""
+    """Bring up the lab's VMs (building missing boxes first); interrupted, it removes them all."""
     machines = machines_of(lab_name, platform)
-    for m in machines:
-        m.up()
+    done: list[Machine] = []
+    try:
+        for m in machines:
+            m.up()  # removes its own half-made VM
+            done.append(m)
+    except failures.Interrupted as exc:
+        for m in done:
+            m.destroy()
+            exc.cleaned.append(f"VM {m.domain}")
+        raise
     for m in machines:
         say(f"ready: {m.domain}  (ssh: sudo ./run lab.ssh {lab_name} --platform {m.platform.name})")
     return machines
 
 
-def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> bool:
+def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> StepRun:
     """Run a scripted phase; ``script`` replaces the lab's own script for that phase."""
     lab = catalogue.lab(lab_name)
     catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
@@ -110,7 +134,7 @@ def check(
     plat = platform or offline_platforms(lab)[-1]
     m = machines_of(lab.name, plat, instance, {"fix": Path(fix)} if fix else None)[0]
     m.destroy()
-    passed, reports = False, []
+    passed, reports, fix_run = False, [], StepRun("fix", None)
     try:
         m.up()
         for n, step in enumerate(lab.check):
@@ -123,14 +147,20 @@ def check(
                 if not passed:
                     break
             else:
-                m.run(step, check=step not in ("break", "fix"))
+                ran = m.run(step, check=step not in ("break", "fix"))
+                fix_run = ran if step == "fix" else fix_run
+    except failures.Interrupted as exc:  # no verdict: the VM goes, whatever --keep says
+        m.destroy()
+        exc.cleaned.append(f"VM {m.domain}")
+        raise
     finally:
         if not keep:
             m.destroy()
     verdict = "PASS" if passed else "FAIL"
     evidence = catalogue.EVIDENCE[catalogue.platform(plat).evidence]
     expected = "; ".join(f"{k}: {v}" for k, v in lab.expect.get(plat, {}).items()) or "(none stated)"
-    header = f"{lab.name} on {plat}, fix {fix or lab.steps_for(plat)['fix']}\nexpected ({evidence}): {expected}\n"
+    header = (f"{lab.name} on {plat}, fix {fix or lab.steps_for(plat)['fix']}\nexpected ({evidence}): {expected}\n"
+              f"the fix script: {'your ' if fix else ''}{fix_run.describe()}\n")
     return passed, header + "\n".join(reports) + f"\nobserved: {verdict}"
 
 
@@ -209,7 +239,8 @@ def ssh(lab_name: str, platform: str | None) -> None:
 
 
 def destroy(lab_name: str) -> None:
-    """Hard-stop and remove a lab's VMs; ``all``: every ``yk-`` VM, libvirtd and the lab network."""
+    """Hard-stop and remove a lab's VMs; ``all``: every VM of this checkout, then libvirtd and
+    the lab network unless another checkout still has VMs (those are left alone, and counted)."""
     everything = lab_name == ALL
     if not everything:
         catalogue.choose("lab", lab_name, [*catalogue.labs(), ALL])
@@ -219,15 +250,42 @@ def destroy(lab_name: str) -> None:
             if everything or not m.instance.startswith(TEST_PREFIX):
                 m.destroy()
     if everything:
-        for dom in labnet.domains("yk-"):
+        mine = vagrantfile.checkout_prefix()
+        for dom in labnet.domains(mine):
             say(f"removing leftover domain {dom}")
             labnet.remove_domain(dom)
+        for vol in labnet.volumes(mine):
+            labnet.remove_volume(vol)
+        others = labnet.domains("yk-")
+        if others:
+            say(f"left {len(others)} VMs of other checkouts alone; the lab network stays up for them")
+        else:
+            labnet.teardown()
+            say("lab network removed")
+
+
+def after_interrupt(exc: failures.Interrupted) -> None:
+    """After an interrupt: stop libvirtd and the lab network again if this task started them
+    and no VM is left."""
+    if labnet.started_here and not labnet.domains("yk-"):
         labnet.teardown()
-        say("lab network removed")
+        exc.cleaned.append("the lab network")
 
 
-def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None) -> int:
-    """Run the lab's real-VM tests with pytest; on an Ubuntu platform, observe instead.
+def _sweep_test_vms(labs: list[str], exc: failures.Interrupted) -> None:
+    """What an interrupted pytest run could not remove itself: this checkout's test VMs."""
+    for name in labs:
+        for m in workdir_machines(name):
+            if m.instance.startswith(TEST_PREFIX) and m.exists():
+                m.destroy()
+                exc.cleaned.append(f"VM {m.domain}")
+    if not any(c.startswith("VM") for c in exc.cleaned):
+        exc.cleaned.append("nothing left by the tests (pytest removed its VMs)")
+
+
+def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, repeat: int = 1) -> int:
+    """Run the lab's real-VM tests with pytest (``repeat`` times in a row); on an Ubuntu
+    platform, observe instead.
 
     The tests assert what was verified on the offline platforms. On a platform whose outcome
     is only expected, the lab's check list runs and its observations are printed next to the
@@ -241,7 +299,25 @@ def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None) 
     module = paths.REPO / "tests" / "lab" / f"test_{lab.name.replace('-', '_')}.py"
     if not module.exists():
         raise YarakashiError(f"lab {lab.name} has no tests yet ({module.relative_to(paths.REPO)})")
-    return pytest(["-s", "-v", str(module), *pytest_args.split()])
+    runs = []
+    try:
+        for n in range(1, repeat + 1):
+            xml = paths.WORK / "reports" / f"{lab.name}-run-{n}.xml"
+            xml.parent.mkdir(parents=True, exist_ok=True)
+            start = time.monotonic()
+            if repeat > 1:
+                say(f"{lab.name}: run {n} of {repeat}")
+            code = pytest(["-s", "-v", str(module), f"--junitxml={xml}", *pytest_args.split()])
+            runs.append((code, time.monotonic() - start, lanes.outcomes([xml])))
+    except failures.Interrupted as exc:
+        _sweep_test_vms([lab.name], exc)
+        raise
+    if repeat > 1:
+        for n, (code, took, counts) in enumerate(runs, 1):
+            print(f"run {n}: exit {code}, {counts['passed']} passed, {counts['failed']} failed in {took:.0f} s")
+        green = sum(1 for code, _, _ in runs if code == 0)
+        print(f"{lab.name}: {green} of {repeat} runs green")
+    return max(code for code, _, _ in runs)
 
 
 def test_suite(unit_only: bool, lane_count: int, extra: list[str]) -> int:
@@ -254,7 +330,11 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str]) -> int:
     code = pytest(["yarakashi", "tests/unit", f"--junitxml={xml}", *extra])
     totals = lanes.outcomes([xml])
     if not unit_only:
-        lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra)
+        try:
+            lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra)
+        except failures.Interrupted as exc:
+            _sweep_test_vms(list(catalogue.labs()), exc)
+            raise
         if not labnet.domains("yk-"):
             labnet.teardown()
         code = max(code, lab_code)
@@ -267,7 +347,7 @@ def pytest(args: list[str]) -> int:
     """Run pytest from the project's environment; returns its exit code."""
     cmd = [sys.executable, "-m", "pytest", *args]
     say("running " + " ".join(cmd[2:]))
-    return subprocess.call(cmd, cwd=paths.REPO)
+    return failures.wait_children([subprocess.Popen(cmd, cwd=paths.REPO)])[0]
 
 
 def box_list() -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import signal
 import shutil
 import subprocess
@@ -32,6 +33,8 @@ POOL_PATH = Path("/var/lib/libvirt/images")
 LIBVIRT_SOCKET = Path("/run/libvirt/libvirt-sock")
 URI = "qemu:///system"
 LOCK = Path("/run/yarakashi/labnet.lock")
+#: True once this process started libvirtd (an interrupted task then stops it again).
+started_here = False
 
 
 def _run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -116,6 +119,8 @@ def _ensure() -> str:
         _ensure_pool()
         return "host"
     if not running:
+        global started_here
+        started_here = True
         if NAMESPACE not in namespaces():
             _run("ip", "netns", "add", NAMESPACE)
         _run("ip", "netns", "exec", NAMESPACE, "ip", "link", "set", "lo", "up")
@@ -178,6 +183,33 @@ def sysrq(name: str, key: str) -> None:
     """Alt+SysRq+``key`` on the guest's console keyboard (``virsh send-key``): what an operator
     does from a hung machine's console, e.g. ``f`` to call the OOM killer."""
     _virsh("send-key", name, "KEY_LEFTALT", "KEY_SYSRQ", f"KEY_{key.upper()}")
+
+
+def _writes(name: str) -> str:
+    """The disk's write and flush counters (``virsh domblkstat``), as one comparable string."""
+    out = _virsh("domblkstat", name, "vda", check=False).stdout
+    return " ".join(line.split()[-1] for line in out.splitlines() if re.search(r"\b(wr_req|wr_bytes|flush_operations)\b", line))
+
+
+def flush(name: str, settle: float = 3, timeout: float = 90) -> bool:
+    """Make the guest write out what it holds before the plug is pulled: Alt+SysRq+S (sync)
+    and +U (remount read-only) on the console, as an operator does at a hung machine.
+
+    Returns True once the disk has taken no write for ``settle`` seconds (the guest is done),
+    False when writes still came after ``timeout`` seconds (the caller reads what is there).
+    """
+    sysrq(name, "s")
+    sysrq(name, "u")
+    last, quiet_since = _writes(name), time.monotonic()
+    deadline = quiet_since + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _writes(name)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= settle:
+            return True
+    return False
 
 
 def hard_stop(name: str) -> None:

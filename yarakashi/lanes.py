@@ -19,7 +19,7 @@ import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from yarakashi import catalogue, paths
+from yarakashi import catalogue, failures, paths
 from yarakashi.progress import say
 
 #: Minutes a test module without a lab (or a lab without ``test_minutes``) is assumed to take.
@@ -72,8 +72,7 @@ def run(directory: Path, lanes: int, extra: list[str]) -> tuple[int, dict[str, i
         pump = threading.Thread(target=_pump, args=(n, proc), daemon=True)
         pump.start()
         pumps.append(pump)
-    # A lane killed by a signal has a negative return code: report it as a shell does (128 + n).
-    codes = [128 - code if code < 0 else code for code in (proc.wait() for proc, _ in procs)]
+    codes = failures.wait_children([proc for proc, _ in procs])  # a killed lane: 128 + signal
     for pump in pumps:
         pump.join()
     totals = outcomes([xml for _, xml in procs])

@@ -1,11 +1,14 @@
 """One lab VM: a rendered Vagrantfile in its own work directory, driven by python-vagrant.
 
-Vagrant's output is streamed to the terminal and appended to ``<workdir>/vagrant.log``.
+Vagrant's output is streamed to the terminal and appended to ``.work/logs/<lab>/<platform>-<instance>.log``,
+which outlives the VM; the work directory goes with it.
 
 >>> from yarakashi import catalogue
 >>> m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "naive")
 >>> m.workdir.relative_to(paths.WORK).as_posix()
 'rsync-dirlinks/debian12-merged-naive'
+>>> m.log.relative_to(paths.WORK).as_posix()
+'logs/rsync-dirlinks/debian12-merged-naive.log'
 """
 
 from __future__ import annotations
@@ -14,22 +17,55 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import vagrant
 
-from yarakashi import YarakashiError, boxes, catalogue, guest, labnet, paths, vagrantfile
+from yarakashi import YarakashiError, boxes, catalogue, disk, failures, guest, labnet, paths, vagrantfile
 from yarakashi.progress import say, wait_until
 from yarakashi.teelog import tee_cm
+from yarakashi.vagrantfile import GUEST_LAB_DIR
 
-#: Where the upload provisioner puts ``provisioning/`` in the guest (see Vagrantfile.j2).
-GUEST_LAB_DIR = "/home/vagrant/yarakashi"
-#: Byte offset of the root filesystem in an offline box's disk (partition 1 at sector 2048).
-ROOT_PARTITION_OFFSET = 1048576
+#: The line common/run-step.sh prints when a step ends, and the failed command it noted.
+STEP_END = re.compile(r"\[yarakashi\] step (?P<phase>\S+) exited (?P<rc>\d+)(?: \(last failed command: (?P<last>.*)\))?$")
 #: Seconds a real reboot may take to bring SSH back under TCG (measured 45-115 s).
 REBOOT_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """How a scripted step ended: its script's exit status (None when it never reported one,
+    e.g. Vagrant failed to upload it) and the last command that failed in it.
+
+    >>> StepRun.from_log("fix", "  default: [yarakashi] step fix exited 1 (last failed command: line 7: cp -r a b (exit 1))")
+    StepRun(phase='fix', exit_code=1, last_failed='line 7: cp -r a b (exit 1)')
+    >>> bool(StepRun("fix", 0)), StepRun("fix", None).describe()
+    (True, 'fix did not report an exit status (see the log)')
+    """
+
+    phase: str
+    exit_code: int | None
+    last_failed: str = ""
+
+    def __bool__(self) -> bool:
+        return self.exit_code == 0
+
+    @classmethod
+    def from_log(cls, phase: str, text: str) -> "StepRun":
+        for line in reversed(text.splitlines()):
+            found = STEP_END.search(line.rstrip())
+            if found and found["phase"] == phase:
+                return cls(phase, int(found["rc"]), found["last"] or "")
+        return cls(phase, None)
+
+    def describe(self) -> str:
+        """``fix exited 1 at line 7: cp -r a b (exit 1)``"""
+        if self.exit_code is None:
+            return f"{self.phase} did not report an exit status (see the log)"
+        where = f"; last failed command: {self.last_failed}" if self.last_failed else ""
+        return f"{self.phase} exited {self.exit_code}{where}"
 
 
 class Machine:
@@ -49,7 +85,7 @@ class Machine:
         self.scripts = dict(scripts or {})
         self.provider = vagrantfile.provider(plat)
         self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
-        self.log = self.workdir / "vagrant.log"
+        self.log = paths.WORK / "logs" / lab.name / f"{plat.name}-{instance}.log"
         self.ssh_config_path = self.workdir / "ssh_config"
 
     def __repr__(self) -> str:
@@ -89,36 +125,49 @@ class Machine:
         return any((self.workdir / ".vagrant" / "machines" / "default").glob("*/id"))
 
     def up(self) -> None:
-        """Build the box if needed, render, ``vagrant up``, and write the SSH config."""
+        """Build the box if needed, render, ``vagrant up``, and write the SSH config.
+
+        A failed or interrupted ``up`` removes the half-made VM (the log stays).
+        """
         boxes.ensure(self.platform)
         self.render()
         start = time.monotonic()
         say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")
-        self._vagrant().up(provider=self.provider)
-        self.refresh_ssh_config()
+        with failures.undo_on_failure(f"VM {self.domain}", self.destroy), \
+                failures.step(f"vagrant up of {self.name}", self.log):
+            self._vagrant().up(provider=self.provider)
+            self.refresh_ssh_config()
         say(f"{self.domain} is up after {time.monotonic() - start:.0f} s")
 
     def refresh_ssh_config(self) -> Path:
         """Ask Vagrant for the guest's SSH settings (they change when the guest's IP does)."""
-        return guest.write_ssh_config(self._vagrant().ssh_config(), self.ssh_config_path)
+        with failures.step(f"vagrant ssh-config of {self.name}", self.log):
+            return guest.write_ssh_config(self._vagrant().ssh_config(), self.ssh_config_path)
 
-    def run(self, phase: str, check: bool = True) -> bool:
+    def run(self, phase: str, check: bool = True) -> StepRun:
         """Upload the lab's files and run a scripted phase (prepare, break, fix) as root.
 
-        Returns False when the script failed and ``check`` is False (a break may well
-        leave the guest unable to finish the step cleanly).
+        With ``check`` a failed step raises; without, the :class:`StepRun` says how it ended
+        (a break may well leave the guest unable to finish the step cleanly; a trainee's fix
+        may fail, and the verdict says so).
         """
         self.lab.script(phase, self.platform.name)
         self.render()
+        uploads = ["upload", *([f"upload-{phase}"] if phase in self.scripts else [])]
         say(f"running {phase} of {self.lab.name} on {self.platform.name} ({self.instance})")
+        offset = self.log.stat().st_size if self.log.exists() else 0
         try:
-            self._vagrant().provision(provision_with=["upload", phase])
-        except subprocess.CalledProcessError as exc:
+            with failures.step(f"{phase} of {self.name}", self.log):
+                self._vagrant().provision(provision_with=[*uploads, phase])
+        except failures.ToolFailed:
             if check:
-                raise YarakashiError(f"{phase} failed on {self.domain} (exit {exc.returncode}); see {self.log}") from exc
-            say(f"{phase} ended with exit {exc.returncode} (tolerated)")
-            return False
-        return True
+                raise
+        with self.log.open("rb") as fh:
+            fh.seek(offset)
+            ended = StepRun.from_log(phase, fh.read().decode(errors="replace"))
+        if not ended:
+            say(f"{ended.describe()} (tolerated)" if not check else ended.describe())
+        return ended
 
     def verify(self, wait: int = 300) -> tuple[bool, str]:
         """Run the lab's read-only ``verify`` script in a new SSH session: (passed, report).
@@ -192,7 +241,7 @@ class Machine:
                 refreshed = time.monotonic()
                 try:
                     self.refresh_ssh_config()
-                except subprocess.CalledProcessError:
+                except failures.ToolFailed:
                     return None  # Vagrant sees no address yet: keep waiting
             now = self.boot_id()
             return now if now and now != before else None
@@ -200,22 +249,20 @@ class Machine:
         return wait_until(f"{self.domain} back from reboot", new_boot, timeout, interval=5)
 
     def stat_offline(self, path: str) -> str:
-        """Hard-stop the VM and ``debugfs stat`` ``path`` on its disk, read from the host.
+        """Stop the VM and ``debugfs stat`` ``path`` on its disk, read from the host.
 
         For a guest that can no longer run a command: what is on its disk is the evidence.
+        The guest's kernel writes out what it holds first (SysRq sync and read-only remount
+        on the console), then the plug is pulled; the copy's journal is replayed before reading.
         """
         if self.provider != "libvirt":
             raise YarakashiError("reading a stopped guest's disk needs the libvirt provider")
-        labnet.hard_stop(self.domain)
-        disk = labnet.disk_of(self.domain)
-        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
-            raw = Path(tmp) / "disk.raw"
-            subprocess.run(["qemu-img", "convert", "-O", "raw", str(disk), str(raw)], check=True)
-            done = subprocess.run(
-                ["debugfs", "-R", f"stat {path}", f"{raw}?offset={ROOT_PARTITION_OFFSET}"],
-                capture_output=True, text=True, check=True,
-            )
-        return done.stdout
+        with failures.step(f"reading {path} from the stopped disk of {self.domain}"):
+            say(f"{self.domain}: Alt+SysRq+S, Alt+SysRq+U on the console (sync, remount read-only), then the plug")
+            settled = labnet.flush(self.domain)
+            say(f"{self.domain}: {'writes settled' if settled else 'still writing after 90 s; reading what is there'}")
+            labnet.hard_stop(self.domain)
+            return disk.stat(labnet.disk_of(self.domain), path, self.workdir)
 
     def state(self) -> str:
         """Vagrant's state of the VM (``running``, ``shutoff``, ``not_created``...)."""
@@ -237,7 +284,9 @@ class Machine:
                 v.destroy()
             except subprocess.CalledProcessError:
                 pass
-        if self.provider == "libvirt" and self.domain in labnet.domains(self.domain):
-            labnet.remove_domain(self.domain)
-        shutil.rmtree(self.workdir / ".vagrant", ignore_errors=True)
-        self.ssh_config_path.unlink(missing_ok=True)
+        if self.provider == "libvirt":
+            if self.domain in labnet.domains(self.domain):
+                labnet.remove_domain(self.domain)
+            for volume in labnet.volumes(self.domain):  # an interrupted `vagrant up` may leave one
+                labnet.remove_volume(volume)
+        shutil.rmtree(self.workdir, ignore_errors=True)

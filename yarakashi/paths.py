@@ -7,10 +7,13 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+#: A short id of this checkout, in the name of every VM it starts (see vagrantfile.prefix).
+CHECKOUT_ID = hashlib.sha256(str(REPO).encode()).hexdigest()[:6]
 LABS = REPO / "labs"
 PROVISIONING = REPO / "provisioning"
 #: Rendered Vagrantfiles and logs, one directory per lab VM (git-ignored).

@@ -11,12 +11,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from yarakashi import YarakashiError, catalogue, paths
 
+#: Where the upload provisioner puts ``provisioning/`` in the guest.
+GUEST_LAB_DIR = "/home/vagrant/yarakashi"
+#: Where a step script from outside ``provisioning/`` (a trainee's fix) is uploaded.
+GUEST_STEP_DIR = "/home/vagrant/yarakashi-steps"
 #: Seconds Vagrant waits for a guest to boot; TCG boots take 30-120 s, two VMs at once more.
 BOOT_TIMEOUT = 900
 
@@ -49,8 +54,49 @@ def provider(plat: catalogue.Platform) -> str:
 
 
 def prefix(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> str:
-    """Domain-name prefix of a lab VM; every VM the project starts begins with ``yk-``."""
-    return f"yk-{lab.name}-{plat.name}-{instance}-"
+    """Domain-name prefix of a lab VM: ``yk-``, this checkout's id, lab, platform, instance.
+
+    Two checkouts on one host never name (or remove) each other's VMs.
+    """
+    return f"{checkout_prefix()}{lab.name}-{plat.name}-{instance}-"
+
+
+def checkout_prefix() -> str:
+    """What every VM (domain and volume) of this checkout is named with: ``yk-<id>-``.
+
+    >>> checkout_prefix() == f"yk-{paths.CHECKOUT_ID}-"
+    True
+    """
+    return f"yk-{paths.CHECKOUT_ID}-"
+
+
+@dataclass(frozen=True)
+class Step:
+    """A scripted step as the guest runs it: ``script`` in the guest, uploaded from ``upload``
+    first when it lives outside ``provisioning/`` (which the ``upload`` provisioner copies)."""
+
+    phase: str
+    script: str
+    upload: str = ""
+
+
+def steps(lab: catalogue.Lab, plat: catalogue.Platform, scripts: dict[str, Path] | None = None) -> list[Step]:
+    """The lab's steps on ``plat``; ``scripts`` overrides a step's script (a trainee's fix).
+
+    >>> steps(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"))[0].script
+    '/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh'
+    """
+    found = []
+    for phase in lab.steps_for(plat.name):
+        own = lab.script(phase, plat.name).resolve().relative_to(paths.PROVISIONING)
+        found.append(Step(phase, f"{GUEST_LAB_DIR}/{own.as_posix()}"))
+    for phase, script in (scripts or {}).items():
+        catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
+        if not Path(script).is_file():
+            raise YarakashiError(f"script for {phase} not found: {script}")
+        found = [s for s in found if s.phase != phase]
+        found.append(Step(phase, f"{GUEST_STEP_DIR}/{phase}", str(Path(script).resolve())))
+    return found
 
 
 def render(
@@ -62,12 +108,6 @@ def render(
     provider_name: str | None = None,
 ) -> str:
     """The Vagrantfile text; ``scripts`` overrides a step's script (a trainee's fix)."""
-    steps = {phase: str(lab.script(phase, plat.name)) for phase in lab.steps_for(plat.name)}
-    for phase, script in (scripts or {}).items():
-        catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
-        if not Path(script).is_file():
-            raise YarakashiError(f"script for {phase} not found: {script}")
-        steps[phase] = str(Path(script).resolve())
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(paths.REPO),
         undefined=jinja2.StrictUndefined,
@@ -78,7 +118,8 @@ def render(
     return env.get_template("Vagrantfile.j2").render(
         lab=lab,
         platform=plat,
-        steps=steps,
+        steps=steps(lab, plat, scripts),
+        guest_lab_dir=GUEST_LAB_DIR,
         prefix=prefix(lab, plat, instance),
         proxy_command=proxy_command,
         libvirt_driver=libvirt_driver(),

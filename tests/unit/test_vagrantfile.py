@@ -53,7 +53,8 @@ def test_rendered_vagrantfile_passes_vagrant_validate(lab, plat, provider, tmp_p
     assert ("proxy_command" in text) == (provider == "libvirt" and platform.offline)
     for step, script in lab.steps_for(plat).items():
         assert f'config.vm.provision "{step}", type: "shell", run: "never"' in text
-        assert f'path: "{lab.script(step, plat)}"' in text and script in str(lab.script(step, plat))
+        guest_script = vagrantfile.GUEST_LAB_DIR + "/" + script.removeprefix("provisioning/")
+        assert f'args: ["{step}", "{guest_script}"]' in text
 
 
 @pytest.mark.parametrize("provider", ["libvirt", "virtualbox"])
@@ -72,8 +73,8 @@ def test_without_namespace_there_is_no_proxy_command() -> None:
 def test_ubuntu_gets_its_own_steps_where_the_lab_says_so() -> None:
     lab = catalogue.lab("apparmor-cache")
     text = vagrantfile.render(lab, catalogue.platform("ubuntu-18.04"), "main", provider_name="virtualbox")
-    assert "provisioning/apparmor-cache/ubuntu/install-mysql.sh" in text
-    assert "provisioning/apparmor-cache/fix.sh" in text  # not overridden: the common one
+    assert "/home/vagrant/yarakashi/apparmor-cache/ubuntu/install-mysql.sh" in text
+    assert "/home/vagrant/yarakashi/apparmor-cache/fix.sh" in text  # not overridden: the common one
 
 
 def test_a_trainees_script_replaces_the_phase(tmp_path) -> None:
@@ -81,7 +82,9 @@ def test_a_trainees_script_replaces_the_phase(tmp_path) -> None:
     mine.write_text("#!/bin/sh\n")
     lab = catalogue.lab("rsync-dirlinks")
     text = vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"fix": mine})
-    assert f'path: "{mine}"' in text and str(lab.script("break")) in text
+    assert f'config.vm.provision "upload-fix", type: "file", run: "never",\n    source: "{mine}", destination: "/home/vagrant/yarakashi-steps/fix"' in text
+    assert 'args: ["fix", "/home/vagrant/yarakashi-steps/fix"]' in text
+    assert 'args: ["break", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh"]' in text
     with pytest.raises(YarakashiError, match="not found"):
         vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"fix": tmp_path / "nope.sh"})
     with pytest.raises(catalogue.UnknownName, match="unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, verify"):
