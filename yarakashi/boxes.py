@@ -25,7 +25,7 @@ from pathlib import Path
 
 import vagrant
 
-from yarakashi import YarakashiError, catalogue, labnet, paths
+from yarakashi import YarakashiError, catalogue, failures, labnet, paths
 from yarakashi.progress import say
 from yarakashi.teelog import tee, tee_cm
 
@@ -128,9 +128,10 @@ def preload(plat: catalogue.Platform) -> None:
     if name in labnet.volumes(name):
         return
     image = box_image(plat)
-    size = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True,
-                                     text=True, check=True).stdout)["virtual-size"]
-    labnet.create_volume(name, size, image)
+    with failures.step(f"copying box {plat.box} into the storage pool"):
+        size = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True,
+                                         text=True, check=True).stdout)["virtual-size"]
+        labnet.create_volume(name, size, image)
     say(f"box {plat.box} copied into the storage pool as {name}")
 
 
@@ -141,16 +142,15 @@ def _build(plat: catalogue.Platform) -> None:
     key = input_key(plat)  # the stamp must describe the inputs this build really used
     env = {**os.environ, **build_env(plat), "YK_OUT": str(out), "YK_CACHE": str(paths.CACHE)}
     start = time.monotonic()
-    with tee(log) as fh:
-        rc = subprocess.run([str(paths.REPO / BUILD_SCRIPTS[0])], env=env, stdout=fh, stderr=subprocess.STDOUT).returncode
-    if rc != 0:
-        raise YarakashiError(f"box build for {plat.name} failed (exit {rc}); see {log}")
+    with failures.step(f"building box {plat.box} (debootstrap, first boot)", log), tee(log) as fh:
+        subprocess.run([str(paths.REPO / BUILD_SCRIPTS[0])], env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
     box_file = out / f"{plat.name}.box"
     with tarfile.open(box_file, "w") as tar:
         for name in ("box.img", "metadata.json", "Vagrantfile", "vagrant_key"):
             tar.add(out / name, arcname=name)
     (out / "box.img").unlink()
-    vagrant.Vagrant(out_cm=tee_cm(log), err_cm=tee_cm(log)).box_add(plat.box, str(box_file), force=True)
+    with failures.step(f"vagrant box add {plat.box}", log):
+        vagrant.Vagrant(out_cm=tee_cm(log), err_cm=tee_cm(log)).box_add(plat.box, str(box_file), force=True)
     box_file.unlink()
     _drop_pool_copies(plat)
     _stamp(plat).write_text(key + "\n")

@@ -105,7 +105,7 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
             exc.cleaned.append(f"VM {m.domain}")
         raise
     for m in machines:
-        say(f"ready: {m.domain}  (ssh: sudo ./run lab.ssh {lab_name} --platform {m.platform.name})")
+        say(f"ready: {m.domain}  (ssh: ./run lab.ssh {lab_name} --platform {m.platform.name})")
     return machines
 
 

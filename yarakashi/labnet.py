@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from yarakashi import YarakashiError
+from yarakashi.failures import ToolFailed, tail
 
 NAMESPACE = os.environ.get("YARAKASHI_NETNS", "yarakashi")
 POOL = "default"
@@ -94,7 +95,7 @@ def _wait_socket(timeout: float = 30) -> None:
         if LIBVIRT_SOCKET.exists() and _virsh("version", check=False).returncode == 0:
             return
         time.sleep(0.3)
-    raise YarakashiError(f"libvirtd did not answer on {LIBVIRT_SOCKET} within {timeout:.0f} s")
+    raise ToolFailed(f"starting libvirtd failed: it did not answer on {LIBVIRT_SOCKET} within {timeout:.0f} s")
 
 
 def ensure() -> str:
@@ -112,7 +113,7 @@ def ensure() -> str:
 def _ensure() -> str:
     for tool in ("libvirtd", "virtlogd", "virsh", "nc"):
         if not shutil.which(tool):
-            raise YarakashiError(f"{tool} is not installed: run the setup (sudo ./run setup)")
+            raise YarakashiError(f"{tool} is not installed: run the setup (./run setup)")
     running = _pids("libvirtd")
     if running and not in_namespace():
         _wait_socket()
@@ -245,9 +246,11 @@ def remove_domain(name: str) -> None:
 def create_volume(name: str, size: int, source: Path) -> None:
     """A qcow2 volume in the pool with ``source``'s bytes (removed again if the upload fails)."""
     _virsh("vol-create-as", POOL, name, str(size), "--format", "qcow2")
-    if _virsh("vol-upload", "--pool", POOL, name, str(source), check=False).returncode != 0:
+    done = _virsh("vol-upload", "--pool", POOL, name, str(source), check=False)
+    if done.returncode != 0:
         remove_volume(name)
-        raise YarakashiError(f"could not upload {source} into the pool {POOL}")
+        raise ToolFailed(f"uploading {source} into the pool {POOL} failed: virsh exited {done.returncode}: "
+                         f"{tail(done.stderr)}")
 
 
 def remove_volume(name: str) -> None:

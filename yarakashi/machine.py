@@ -201,9 +201,11 @@ class Machine:
 
     def reboot(self, timeout: float = REBOOT_TIMEOUT) -> str:
         """A real reboot from inside the guest; returns the new boot id once SSH is back."""
-        before = self.boot_id()
-        if not before:
-            raise YarakashiError(f"cannot reboot {self.domain}: no SSH session")
+        first = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
+        if first.returncode != 0:
+            raise failures.ToolFailed(f"rebooting {self.domain} failed: ssh exited {first.returncode}: "
+                                      f"{failures.tail(first.stderr) or 'no output'}; config: {self.ssh_config_path}")
+        before = first.stdout.strip()
         say(f"rebooting {self.domain} (systemctl reboot)")
         self.ssh("sudo systemctl reboot", timeout=30)
         return self._wait_new_boot(before, timeout)

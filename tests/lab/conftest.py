@@ -40,7 +40,7 @@ def main_namespace_links() -> dict[str, list[str]]:
 def lab_session() -> Iterator[dict[str, list[str]]]:
     """Root, the lab network, and the boxes; afterwards: nothing left, main namespace unchanged."""
     if os.geteuid() != 0:
-        pytest.fail("lab tests boot VMs and need root: sudo ./run test")
+        pytest.fail("lab tests boot VMs and need root: ./run test")
     before = main_namespace_links()
     labnet.ensure()
     for plat in catalogue.platforms().values():

@@ -40,7 +40,7 @@ def test_guest_script_refuses_to_run_on_the_host(script: Path, tmp_path: Path) -
 
 def test_shellcheck_is_clean() -> None:
     if not shutil.which("shellcheck"):
-        pytest.fail("shellcheck is not installed: run sudo ./run setup first")
+        pytest.fail("shellcheck is not installed: run ./run setup first")
     existing = [str(p) for p in ALL_SHELL if p.exists()]
     done = subprocess.run(["shellcheck", "-x", *existing], capture_output=True, text=True, cwd=paths.REPO)
     assert done.returncode == 0, done.stdout

@@ -32,7 +32,7 @@ def vboxmanage(tmp_path: Path) -> dict[str, str]:
 
 def render_and_validate(lab, plat, provider, tmp_path: Path, env: dict[str, str], text_edit=lambda t: t) -> str:
     if not shutil.which("vagrant"):
-        pytest.fail("vagrant is not installed: run sudo ./run setup first")
+        pytest.fail("vagrant is not installed: run ./run setup first")
     proxy = PROXY if provider == "libvirt" and catalogue.platform(plat).offline else ""
     text = vagrantfile.render(lab, catalogue.platform(plat), "main", proxy_command=proxy, provider_name=provider)
     (tmp_path / "Vagrantfile").write_text(text_edit(text))
