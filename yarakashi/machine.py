@@ -177,7 +177,9 @@ class Machine:
         """
         script = self.lab.script("verify", self.platform.name).resolve().relative_to(paths.PROVISIONING)
         command = f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_WAIT={int(wait)} bash {GUEST_LAB_DIR}/{script}"
-        done = self.ssh(command, timeout=wait + 120)
+        say(f"verify on {self.name} (waits up to {wait} s for the boot to finish)")
+        with failures.step(f"verify of {self.name}"):
+            done = self.ssh(command, timeout=wait + 120)
         if done.returncode == 255:
             return False, f"FAIL new SSH session: {done.stderr.strip() or 'closed at once'}"
         return done.returncode == 0, (done.stdout + done.stderr).strip()

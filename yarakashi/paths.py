@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-#: A short id of this checkout, in the name of every VM it starts (see vagrantfile.prefix).
-CHECKOUT_ID = hashlib.sha256(str(REPO).encode()).hexdigest()[:6]
+#: A short id of this checkout, in the name of every VM it starts (see vagrantfile.prefix);
+#: ``YARAKASHI_CHECKOUT_ID`` sets another (tests use it to keep their VMs apart).
+CHECKOUT_ID = os.environ.get("YARAKASHI_CHECKOUT_ID") or hashlib.sha256(str(REPO).encode()).hexdigest()[:6]
+if not re.fullmatch(r"[a-z0-9]{1,12}", CHECKOUT_ID):
+    raise SystemExit(f"error: YARAKASHI_CHECKOUT_ID must be 1-12 lower-case letters or digits, not {CHECKOUT_ID!r}")
 LABS = REPO / "labs"
 PROVISIONING = REPO / "provisioning"
 #: Rendered Vagrantfiles and logs, one directory per lab VM (git-ignored).
