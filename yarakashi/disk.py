@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from yarakashi import YarakashiError
+from yarakashi.progress import say
 
 #: Byte offset of the root filesystem in an offline box's disk (partition 1 at sector 2048).
 ROOT_PARTITION_OFFSET = 1048576
@@ -48,6 +49,8 @@ def stat(disk: Path, path: str, scratch: Path) -> str:
         replay = subprocess.run(["e2fsck", "-E", "journal_only", "-y", fs], capture_output=True, text=True)
         if replay.returncode >= 4:  # 0: clean, 1-3: replayed/corrected; 4 and up: not done
             raise subprocess.CalledProcessError(replay.returncode, replay.args, replay.stdout, replay.stderr)
+        replayed = "recovering journal" in replay.stdout + replay.stderr
+        say(f"{disk.name}: {'journal replayed on the copy' if replayed else 'the file system was clean (nothing in the journal)'}")
         done = subprocess.run(["debugfs", "-R", f"stat {path}", fs], capture_output=True, text=True, check=True)
     if not parse_type(done.stdout):
         said = " | ".join(line for line in done.stderr.splitlines() if not line.startswith("debugfs "))

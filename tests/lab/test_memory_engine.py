@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from yarakashi import YarakashiError, retest
+from yarakashi.guest import PinnedShell
 from yarakashi.machine import Machine
 from yarakashi.progress import Timeout, say, wait_until
 
@@ -88,17 +89,29 @@ class Watch:
             self.ssh.append((start, done.returncode, time.monotonic() - start))
 
     def _query_loop(self) -> None:
-        shell = self.vm.pinned_shell()
+        shell: PinnedShell | None = self.vm.pinned_shell()  # opened before the break
         try:
             while not self._stop.wait(1):
                 start = time.monotonic()
                 try:
+                    shell = shell or self.vm.pinned_shell()
                     rc, _ = shell.run(f"timeout 5 mysql -uroot -N -e {shlex.quote(QUERY)} >/dev/null 2>&1", timeout=60)
                 except YarakashiError:
-                    rc = -1  # the shell itself did not answer within 60 s
+                    rc = -1  # no answer within 60 s, or the shell's session died in the stall
+                    if shell:
+                        shell.close()
+                    shell = None  # a new one next time, as a person would open one
                 self.queries.append((start, rc, time.monotonic() - start))
         finally:
-            shell.close()
+            if shell:
+                shell.close()
+
+    def settle(self, since: float, samples: int = 2, timeout: float = 180) -> None:
+        """Wait until ``samples`` SSH sessions and as many queries begun after ``since`` ended
+        (not a fixed sleep: under load one sample can take its whole 15 s bound)."""
+        def fresh() -> bool:
+            return min(sum(1 for s in self.ssh if s[0] >= since), sum(1 for q in self.queries if q[0] >= since)) >= samples
+        wait_until(f"{samples} new samples of SSH sessions and queries", fresh, timeout=timeout, interval=1)
 
     def __enter__(self) -> "Watch":
         self._threads = [threading.Thread(target=f, daemon=True) for f in (self._ssh_loop, self._query_loop)]
@@ -170,7 +183,7 @@ def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request
             wait_until("SSH answering again after Alt+SysRq+F", over, timeout=STALL_BOUND, interval=15, report_every=60)
             way = "Alt+SysRq+F from the console"
         took = time.monotonic() - began
-        time.sleep(10)  # a last sample of each, after the recovery
+        watch.settle(time.monotonic())  # the last samples of each, after the recovery
     say(f"ALTERs started to recovery: {took:.0f} s, ended by {way}; {watch.summary(began)}")
     if way.startswith("Alt"):
         assert "sysrq: Manual OOM execution" in sh(vm, "journalctl -k -b --no-pager")
@@ -223,7 +236,7 @@ def test_keeping_innodb_survives_the_same_load_and_a_power_cycle(vm: Machine) ->
     assert digest(vm) == written(vm)
     with Watch(vm) as watch:
         assert vm.run("initialize")  # the same data load that did not fit in memory
-        time.sleep(20)
+        watch.settle(time.monotonic(), samples=3)
     say(f"under the same load on InnoDB: {watch.summary()}; {available_mib(vm)} MiB available")
     assert watch.ssh and all(rc == 0 and took < 15 for _, rc, took in watch.ssh), watch.summary()
     assert watch.queries and not watch.bad_queries(), watch.summary()
