@@ -24,6 +24,7 @@ def test_a_safe_deploy_passes() -> None:
     passed, report = check("rsync-dirlinks", None, "debian12-merged", "test-check-safe")
     assert passed, report
     assert report.count("PASS /lib: symlink to usr/lib") == 2  # before and after the reboot
+    assert "the fix script: fix exited 0" in report
 
 
 def test_the_naive_deploy_fails() -> None:
@@ -31,6 +32,8 @@ def test_the_naive_deploy_fails() -> None:
     passed, report = check("rsync-dirlinks", naive, "debian12-merged", "test-check-naive")
     assert not passed
     assert "FAIL new SSH session" in report
+    # The fix script's own end is reported apart from what the checks observed.
+    assert "the fix script: your fix exited 127; last failed command: line 14: systemctl daemon-reload (exit 127)" in report
 
 
 def test_a_fix_that_lasts_one_boot_fails() -> None:

@@ -133,3 +133,22 @@ def test_an_interrupt_during_vagrant_up_cleans_up_and_exits_130(sig, virtualbox_
         f"interrupted ({name}) during vagrant up of rsync-dirlinks/ubuntu-20.04 (main); "
         f"cleaned up VM {Machine(catalogue.lab('rsync-dirlinks'), catalogue.platform('ubuntu-20.04'), 'main').domain}")
     assert not (tmp_path / "work" / "rsync-dirlinks" / "ubuntu-20.04-main").exists()
+
+
+def test_an_interrupt_passes_sigint_on_to_pytest_children_and_waits_for_their_clean_up(tmp_path) -> None:
+    """What ``./run test`` and ``lab.test`` do with their pytest processes when interrupted."""
+    marker = tmp_path / "child-cleaned-up"
+    child = ("import signal, sys, time, pathlib\n"
+             f"def bye(*_):\n    time.sleep(1); pathlib.Path({str(marker)!r}).write_text('yes'); sys.exit(2)\n"
+             "signal.signal(signal.SIGINT, bye)\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    parent = ("import os, signal, subprocess, sys, threading\n"
+              "from yarakashi import failures\n"
+              "failures.install()\n"
+              f"proc = subprocess.Popen([sys.executable, '-c', {child!r}], stdout=subprocess.PIPE, text=True)\n"
+              "proc.stdout.readline()\n"
+              "threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()\n"
+              "try:\n    failures.wait_children([proc], grace=30)\n"
+              "except failures.Interrupted as exc:\n    print('interrupted', exc.args[0], proc.returncode)\n")
+    done = subprocess.run([sys.executable, "-c", parent], cwd=paths.REPO, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "interrupted SIGTERM 2", done.stderr
+    assert marker.read_text() == "yes"
