@@ -28,7 +28,7 @@ from yarakashi.progress import say
 from .conftest import CREATED
 
 #: For the lane scheduler (yarakashi.lanes): four interrupted tasks, two boots to the end.
-TEST_MINUTES = 10
+TEST_MINUTES = 13
 LAB, PLATFORM = "rsync-dirlinks", "debian12-merged"
 #: A fix that never ends by itself: the interrupt comes while it runs.
 SLOW_FIX = "#!/bin/bash\necho yk-slow-fix-started\nsleep 600\n"
@@ -108,7 +108,8 @@ def assert_clean_end(task: Task, code: int, sig: signal.Signals, during: str, en
     assert re.fullmatch(rf"interrupted \({sig.name}\) during {re.escape(during)}; cleaned up VM {prefix}\S+", last), last
     text = "\n".join(task.lines)
     assert "Traceback" not in text
-    assert not re.search(r"^(observed: )?(PASS|FAIL)\b", text, re.M), "an interrupt is never a verdict"
+    # Checks seen along the way may be printed; the verdict (its closing "observed:" line) never is.
+    assert not re.search(r"^observed: ", text, re.M), "an interrupt is never a verdict"
     assert labnet.domains(prefix) == [], "no domain left"
     assert labnet.volumes(prefix) == [], "no volume left"
     qemu = subprocess.run(["pgrep", "-f", f"guest={prefix}"], capture_output=True, text=True).stdout.split()
