@@ -92,3 +92,24 @@ def test_destroy_hard_stops_before_removing(tmp_path, monkeypatch) -> None:
 def test_instance_names_are_checked() -> None:
     with pytest.raises(Exception, match="instance name"):
         Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "Bad Name!")
+
+
+def test_destroy_all_removes_only_this_checkouts_vms(tmp_path, monkeypatch, capsys) -> None:
+    from yarakashi import commands, vagrantfile
+
+    mine = vagrantfile.checkout_prefix()
+    existing = [f"{mine}memory-engine-debian12-merged-main-default", "yk-0ther1-memory-engine-debian12-merged-main-default",
+                "yk-0ther2-rsync-dirlinks-debian11-split-main-default"]
+    monkeypatch.setattr(paths, "WORK", tmp_path / "work")
+    monkeypatch.setattr(labnet, "domains", lambda prefix="": [d for d in existing if d.startswith(prefix)])
+    monkeypatch.setattr(labnet, "volumes", lambda prefix="": [])
+    monkeypatch.setattr(labnet, "remove_domain", existing.remove)
+    torn = []
+    monkeypatch.setattr(labnet, "teardown", lambda: torn.append(True))
+    commands.destroy("all")
+    assert existing == ["yk-0ther1-memory-engine-debian12-merged-main-default", "yk-0ther2-rsync-dirlinks-debian11-split-main-default"]
+    assert torn == [], "other checkouts' VMs still use the lab network"
+    assert "left 2 VMs of other checkouts alone" in capsys.readouterr().err
+    existing[:] = []
+    commands.destroy("all")
+    assert torn == [True]
