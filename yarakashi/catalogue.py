@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from functools import cache
 from pathlib import Path
 
 from yarakashi import YarakashiError, paths
-from yarakashi.retest import Spec
 
 #: What a lab goes through, in order. ``prepare``, ``break``, ``fix`` and ``verify`` run the
 #: lab's scripts (``[steps]`` in lab.toml); the others are the same for every lab. A lab may
@@ -38,10 +37,44 @@ EVIDENCE = {
 }
 #: Files every lab directory has.
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
+#: The keys a lab.toml may have (anything else is a typo, and an error).
+LAB_KEYS = ("title", "title_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
+            "packages", "check", "steps", "platform_steps", "retest", "expect")
 
 
 class UnknownName(YarakashiError):
     """A lab, platform or step name that does not exist; the message lists valid ones."""
+
+
+def known_keys(table: dict, valid: tuple[str, ...] | list[str], where: str) -> dict:
+    """``table`` when all its keys are ``valid``; else an error naming the valid keys.
+
+    >>> known_keys({"titel": "x"}, ["title", "summary"], "lab.toml")
+    Traceback (most recent call last):
+      ...
+    yarakashi.YarakashiError: lab.toml: unknown key 'titel'; valid keys: summary, title
+    """
+    unknown = sorted(set(table) - set(valid))
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        raise YarakashiError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {names}; valid keys: {', '.join(sorted(valid))}")
+    return table
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the organisers' reboot test looks at: lab.toml ``[retest]``, or the command line
+    for a team's own host."""
+
+    services: tuple[str, ...] = ()
+    data: str = ""  # a command printing the data a team wrote (run as root)
+    data_written: str = ""  # a file on the target with that output, written before the reboot
+
+    @classmethod
+    def from_table(cls, table: dict, where: str = "[retest]") -> "Spec":
+        """``Spec.from_table({"services": ["mariadb.service"]}).services == ("mariadb.service",)``"""
+        known_keys(table, ("services", "data", "data_written"), where)
+        return cls(tuple(table.get("services", ())), str(table.get("data", "")), str(table.get("data_written", "")))
 
 
 def choose(kind: str, name: str, valid: list[str] | tuple[str, ...], context: str = "") -> str:
@@ -99,6 +132,8 @@ class Lab:
     summary: str
     platforms: tuple[str, ...]
     steps: dict[str, str]
+    level: str = ""
+    minutes: int = 0
     packages: tuple[str, ...] = ()
     memory: int = 1024
     cpus: int = 2
@@ -141,10 +176,17 @@ def box_settings() -> dict:
 def platforms() -> dict[str, Platform]:
     """All platforms by name."""
     data = _read(paths.REPO / "platforms.toml")["platforms"]
-    found = {
-        name: Platform(name=name, **{**fields, "providers": tuple(fields["providers"])})
-        for name, fields in data.items()
-    }
+    valid = [f for f in Platform.__dataclass_fields__ if f != "name"]
+    required = [f for f, spec in Platform.__dataclass_fields__.items() if f != "name" and spec.default is MISSING
+                and spec.default_factory is MISSING]
+    found = {}
+    for name, fields in data.items():
+        where = f"platforms.toml [platforms.{name}]"
+        known_keys(fields, valid, where)
+        missing = [f for f in required if f not in fields]
+        if missing:
+            raise YarakashiError(f"{where}: missing {', '.join(missing)}")
+        found[name] = Platform(name=name, **{**fields, "providers": tuple(fields["providers"])})
     for plat in found.values():
         choose("evidence level", plat.evidence, list(EVIDENCE), f"of platform {plat.name}")
         for provider in plat.providers:
@@ -164,7 +206,7 @@ def load_lab(path: Path) -> Lab:
     missing = [f for f in LAB_FILES if not (path / f).is_file()]
     if missing:
         raise YarakashiError(f"lab {path.name}: missing {', '.join(missing)}")
-    data = _read(path / "lab.toml")
+    data = known_keys(_read(path / "lab.toml"), LAB_KEYS, str(path / "lab.toml"))
     try:
         lab = Lab(
             name=path.name,
@@ -172,6 +214,8 @@ def load_lab(path: Path) -> Lab:
             title=data["title"],
             title_ja=data["title_ja"],
             summary=data["summary"],
+            level=str(data.get("level", "")),
+            minutes=int(data.get("minutes", 0)),
             platforms=tuple(data["platforms"]),
             steps=dict(data.get("steps", {})),
             packages=tuple(data.get("packages", ())),

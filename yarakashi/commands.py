@@ -71,7 +71,8 @@ def lab_list() -> str:
     rows = []
     for lab in catalogue.labs().values():
         plats = ", ".join(f"{p} ({catalogue.platform(p).evidence})" for p in lab.platforms)
-        rows += [f"{lab.name:<16} {lab.title}", f"{'':<16} {lab.title_ja}", f"{'':<16} platforms: {plats}", ""]
+        size = f"level {lab.level or '?'}, about {lab.minutes} min" if lab.minutes else f"level {lab.level or '?'}"
+        rows += [f"{lab.name:<16} {lab.title}", f"{'':<16} {lab.title_ja}", f"{'':<16} {size}; platforms: {plats}", ""]
     rows.append("lifecycle: " + " -> ".join(catalogue.LIFECYCLE))
     return "\n".join(rows)
 
@@ -182,7 +183,7 @@ def host_retest(
     config = Path(ssh_config).expanduser() if ssh_config else None
     if config and not config.is_file():
         raise YarakashiError(f"SSH config not found: {config}")
-    spec = retest.Spec(tuple(services), data, data_written)
+    spec = catalogue.Spec(tuple(services), data, data_written)
     return _retest(retest.SshHost(host, config), spec, reboot, seconds)
 
 
@@ -203,7 +204,7 @@ def _bound(text: str | None) -> float | None:
     return seconds
 
 
-def _retest(target: retest.Target, spec: retest.Spec, reboot: bool, bound: float | None) -> tuple[bool, str]:
+def _retest(target: retest.Target, spec: catalogue.Spec, reboot: bool, bound: float | None) -> tuple[bool, str]:
     mode = "power off, cold start, then the checks" if reboot else "read-only: the checks on the current boot"
     say(f"retest of {target.name}: {mode}")
     checks = retest.run(target, spec, reboot=reboot, bound=bound)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from yarakashi import YarakashiError, guest
+from yarakashi.catalogue import Spec
 from yarakashi.progress import Timeout, say, wait_until
 
 #: States of ``systemctl is-system-running`` that mean the boot is not over yet.
@@ -35,23 +36,6 @@ MARGIN = 60.0
 DEFAULT_BOUND = 300.0
 #: The longest a boot may take to bring SSH back after a power cycle (TCG boots are slow).
 REBOOT_TIMEOUT = 600.0
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What a retest looks at: lab.toml ``[retest]``, or the command line for a team's host."""
-
-    services: tuple[str, ...] = ()
-    data: str = ""  # a command printing the data a team wrote (run as root)
-    data_written: str = ""  # a file on the target with that output, written before the reboot
-
-    @classmethod
-    def from_table(cls, table: dict, where: str = "[retest]") -> "Spec":
-        """``Spec.from_table({"services": ["mariadb.service"]}).services == ("mariadb.service",)``"""
-        unknown = set(table) - {"services", "data", "data_written"}
-        if unknown:
-            raise YarakashiError(f"{where}: unknown keys {sorted(unknown)}; valid: data, data_written, services")
-        return cls(tuple(table.get("services", ())), str(table.get("data", "")), str(table.get("data_written", "")))
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,44 @@ def test_a_lab_naming_an_unknown_platform_is_rejected(tmp_path, monkeypatch) -> 
 def test_platforms_cover_both_usr_layouts() -> None:
     layouts = {p.usr for p in catalogue.platforms().values() if p.offline}
     assert layouts == {"split", "merged"}
+
+
+def test_the_data_layer_loads_no_operation_code() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, yarakashi.catalogue as c; c.labs(); c.platforms(); "
+            "print(sorted(m for m in sys.modules if m.startswith('yarakashi') or m == 'testinfra'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=paths.REPO, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['yarakashi', 'yarakashi.catalogue', 'yarakashi.paths']"
+
+
+def test_unknown_keys_in_lab_toml_are_rejected_with_the_valid_ones(tmp_path) -> None:
+    lab = tmp_path / "typo-lab"
+    lab.mkdir()
+    for name in catalogue.LAB_FILES:
+        (lab / name).write_text("")
+    (lab / "lab.toml").write_text('title = "t"\ntitle_ja = "t"\nsummary = "s"\nplatforms = []\nlevle = "easy"\n')
+    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: check, cpus, expect, level, "):
+        catalogue.load_lab(lab)
+
+
+def test_unknown_keys_in_platforms_toml_are_rejected(tmp_path, monkeypatch) -> None:
+    (tmp_path / "platforms.toml").write_text('[box]\npackages = []\n[platforms.x]\nbox = "b"\nos = "o"\nusr = "merged"\n'
+                                             'stands_in_for = "u"\nkind = "offline"\nproviders = ["libvirt"]\n'
+                                             'evidence = "verified"\nsweet = "bookworm"\n')
+    monkeypatch.setattr(paths, "REPO", tmp_path)
+    catalogue.platforms.cache_clear()
+    try:
+        with pytest.raises(YarakashiError, match=r"\[platforms.x\]: unknown key 'sweet'; valid keys: box, boxes, evidence, kind, os"):
+            catalogue.platforms()
+    finally:
+        catalogue.platforms.cache_clear()
+
+
+def test_level_and_minutes_are_read_and_shown() -> None:
+    from yarakashi import commands
+
+    lab = catalogue.lab("rsync-dirlinks")
+    assert lab.level == "easy" and lab.minutes == 20
+    assert "level easy, about 20 min" in commands.lab_list()

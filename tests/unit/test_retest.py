@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from yarakashi import retest
-from yarakashi.retest import Check, Spec
+from yarakashi.catalogue import Spec
+from yarakashi.retest import Check
 
 
 class Scripted:
@@ -115,5 +116,5 @@ def test_a_unit_activating_now_tells_when_its_timeout_is_due() -> None:
 
 
 def test_unknown_keys_in_a_labs_retest_table_are_named() -> None:
-    with pytest.raises(Exception, match=r"unknown keys \['service'\]; valid: data, data_written, services"):
+    with pytest.raises(Exception, match=r"unknown key 'service'; valid keys: data, data_written, services"):
         Spec.from_table({"service": ["mysql"]})
