@@ -21,7 +21,7 @@ from typing import Any
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from yarakashi import YarakashiError, boxes, catalogue, commands, failures, paths
+from yarakashi import YarakashiError, boxes, catalogue, commands, failures, paths, suite
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,7 +148,7 @@ def destroy(c, name):
 @friendly
 def lab_test(c, name, pytest="", platform=None, repeat="1"):
     """Run a lab's whole cycle on real VMs, its offline platforms: invoke lab.test rsync-dirlinks."""
-    code = commands.lab_test(name, pytest, platform, commands.positive_int("--repeat", repeat))
+    code = suite.lab_test(name, pytest, platform, commands.positive_int("--repeat", repeat))
     if code:
         raise Exit(code=code)
 
@@ -179,7 +179,7 @@ def box_list(c):
 @friendly
 def test_all(c, unit=False, lanes=2, pytest=""):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
-    code = commands.test_suite(unit, int(lanes), pytest.split())
+    code = suite.test_suite(unit, int(lanes), pytest.split())
     if code:
         raise Exit(code=code)
 

@@ -2,16 +2,20 @@
 
 The package is split one concept per module:
 
-- ``catalogue``  labs (``labs/*/lab.toml``) and platforms (``platforms.toml``) as data
+- ``catalogue``  labs (``labs/*/lab.toml``) and platforms (``platforms.toml``) as data; imports no operation code
 - ``boxes``      offline Vagrant boxes built from Debian's archive, cached by input hash
-- ``labnet``     the network namespace that holds libvirtd and the lab network
+- ``providers``  one module per hypervisor (libvirt, VirtualBox): every act on a VM's power, console, disk, snapshots
+- ``labnet``     libvirtd, its storage pool and its network, in a network namespace of our own
 - ``vagrantfile`` rendering ``Vagrantfile.j2`` per lab x platform, ``vagrant validate``
-- ``machine``    one lab VM driven through python-vagrant (up, steps, reboot, destroy)
-- ``guest``      reaching a guest: testinfra hosts, a shell pinned open across a break
-- ``progress``   long waits that say what they wait for and how long is left
-- ``teelog``     streaming Vagrant's output to the terminal and a log file at once
+- ``machine``    one lab VM: a Vagrant work directory, its steps, its provider and its guest endpoint
+- ``guest``      reaching a host over SSH: bounded sessions, reboot-and-wait, testinfra, a pinned shell
+- ``verdict``    the one result model: named checks (expected, observed, passed, reason), table and JSON
+- ``retest``     the organisers' reboot test, for a lab VM or a team's own server
+- ``commands``   what each invoke task does; ``suite``: running lab tests and the whole suite
 - ``failures``   how a task ends when a tool fails or the user interrupts it: one line
 - ``disk``       reading a stopped guest's disk from the host (journal replayed first)
+- ``progress``   long waits that say what they wait for and how long is left
+- ``teelog``     streaming Vagrant's output to the terminal and a log file at once
 """
 
 __version__ = "0.1.0"

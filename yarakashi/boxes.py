@@ -19,17 +19,26 @@ import shutil
 import subprocess
 import tarfile
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import vagrant
 
-from yarakashi import YarakashiError, catalogue, failures, labnet, paths
+from yarakashi import YarakashiError, catalogue, failures, paths, providers
 from yarakashi.progress import say
 from yarakashi.teelog import tee, tee_cm
 
+if TYPE_CHECKING:
+    from yarakashi.providers.libvirt import Libvirt
+
 BUILD_SCRIPTS = ("provisioning/box/build.sh", "provisioning/box/firstboot.sh")
+
+
+def libvirt() -> "Libvirt":
+    """The offline boxes are libvirt boxes (qcow2): that provider keeps their pool copies."""
+    return providers.get("libvirt")
 
 
 def box_dir(plat: catalogue.Platform) -> Path:
@@ -92,16 +101,8 @@ def ensure(plat: catalogue.Platform, force: bool = False) -> bool:
             _build(plat)
         else:
             say(f"box {plat.box} is current (inputs {input_key(plat)})")
-        preload(plat)
+        libvirt().preload_box(plat)
         return built
-
-
-def pool_volume(plat: catalogue.Platform) -> str:
-    """The name vagrant-libvirt 0.11 gives the box's copy in the storage pool.
-
-    For an unversioned box it is ``<box>_vagrant_box_image_0_<mtime of box.img>_box.img``.
-    """
-    return plat.box.replace("/", "-VAGRANTSLASH-") + f"_vagrant_box_image_0_{int(box_image(plat).stat().st_mtime)}_box.img"
 
 
 def box_image(plat: catalogue.Platform) -> Path:
@@ -109,30 +110,9 @@ def box_image(plat: catalogue.Platform) -> Path:
     return vagrant_home() / "boxes" / plat.box.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt" / "box.img"
 
 
-def _current_volume(plat: catalogue.Platform) -> str | None:
-    try:
-        return pool_volume(plat)
-    except FileNotFoundError:
-        return None
-
-
 def vagrant_home() -> Path:
     """Vagrant's data directory (boxes live there)."""
     return Path(os.environ.get("VAGRANT_HOME", Path.home() / ".vagrant.d"))
-
-
-def preload(plat: catalogue.Platform) -> None:
-    """Upload the box into the pool with virsh (seconds) before vagrant-libvirt would (a minute)."""
-    labnet.ensure()
-    name = pool_volume(plat)
-    if name in labnet.volumes(name):
-        return
-    image = box_image(plat)
-    with failures.step(f"copying box {plat.box} into the storage pool"):
-        size = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True,
-                                         text=True, check=True).stdout)["virtual-size"]
-        labnet.create_volume(name, size, image)
-    say(f"box {plat.box} copied into the storage pool as {name}")
 
 
 def _build(plat: catalogue.Platform) -> None:
@@ -152,7 +132,7 @@ def _build(plat: catalogue.Platform) -> None:
     with failures.step(f"vagrant box add {plat.box}", log):
         vagrant.Vagrant(out_cm=tee_cm(log), err_cm=tee_cm(log)).box_add(plat.box, str(box_file), force=True)
     box_file.unlink()
-    _drop_pool_copies(plat)
+    libvirt().drop_old_box_copies(plat)
     _stamp(plat).write_text(key + "\n")
     say(f"box {plat.box} built in {time.monotonic() - start:.0f} s")
 
@@ -162,21 +142,5 @@ def remove(plat: catalogue.Platform) -> None:
     if not plat.offline:
         raise YarakashiError(f"{plat.name} uses a downloaded box: `vagrant box remove {plat.box}` forgets it")
     subprocess.run(["vagrant", "box", "remove", "--force", "--provider", "libvirt", plat.box], check=False)
-    _drop_pool_copies(plat)
+    libvirt().drop_old_box_copies(plat)
     shutil.rmtree(box_dir(plat), ignore_errors=True)
-
-
-def _drop_pool_copies(plat: catalogue.Platform) -> None:
-    """Delete the copies vagrant-libvirt uploaded of older builds of this box.
-
-    Kept while any lab VM exists: it may use one as its backing image. (A new build gets a
-    volume of its own name, so a kept copy is never used for new VMs.)
-    """
-    labnet.ensure()
-    copies = [v for v in labnet.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_")
-              if v != _current_volume(plat)]
-    if copies and labnet.domains("yk-"):
-        say(f"kept {len(copies)} old pool copies of {plat.box}: lab VMs exist (lab.destroy all, then box.build, frees them)")
-        return
-    for vol in copies:
-        labnet.remove_volume(vol)

@@ -8,12 +8,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, catalogue, failures, labnet, lanes, paths, retest, vagrantfile
+from yarakashi import YarakashiError, boxes, catalogue, failures, guest, labnet, paths, providers, retest, vagrantfile, verdict
 from yarakashi.machine import Machine, StepRun
 from yarakashi.progress import say
 
@@ -142,8 +139,9 @@ def check(
             if step == "reboot":
                 m.reboot()
             elif step == "verify":
-                passed, report = m.verify(wait=verify_wait)
-                reports.append(f"verify (after {' -> '.join(lab.check[:n])}):\n{report}")
+                checks = m.verify(wait=verify_wait)
+                passed = verdict.passed(checks)
+                reports.append(f"verify (after {' -> '.join(lab.check[:n])}):\n{verdict.table(checks)}")
                 say(reports[-1])
                 if not passed:
                     break
@@ -157,12 +155,12 @@ def check(
     finally:
         if not keep:
             m.destroy()
-    verdict = "PASS" if passed else "FAIL"
+    outcome = "PASS" if passed else "FAIL"
     evidence = catalogue.EVIDENCE[catalogue.platform(plat).evidence]
     expected = "; ".join(f"{k}: {v}" for k, v in lab.expect.get(plat, {}).items()) or "(none stated)"
     header = (f"{lab.name} on {plat}, fix {fix or lab.steps_for(plat)['fix']}\nexpected ({evidence}): {expected}\n"
               f"the fix script: {'your ' if fix else ''}{fix_run.describe()}\n")
-    return passed, header + "\n".join(reports) + f"\nobserved: {verdict}"
+    return passed, header + "\n".join(reports) + f"\nobserved: {outcome}"
 
 
 def lab_retest(lab_name: str, platform: str | None, reboot: bool = True, bound: str | None = None) -> tuple[bool, str]:
@@ -184,7 +182,7 @@ def host_retest(
     if config and not config.is_file():
         raise YarakashiError(f"SSH config not found: {config}")
     spec = catalogue.Spec(tuple(services), data, data_written)
-    return _retest(retest.SshHost(host, config), spec, reboot, seconds)
+    return _retest(guest.Endpoint(host, config), spec, reboot, seconds)
 
 
 def _bound(text: str | None) -> float | None:
@@ -208,7 +206,7 @@ def _retest(target: retest.Target, spec: catalogue.Spec, reboot: bool, bound: fl
     mode = "power off, cold start, then the checks" if reboot else "read-only: the checks on the current boot"
     say(f"retest of {target.name}: {mode}")
     checks = retest.run(target, spec, reboot=reboot, bound=bound)
-    return retest.passed(checks), f"retest of {target.name} ({mode})\n" + retest.table(checks)
+    return verdict.passed(checks), f"retest of {target.name} ({mode})\n" + verdict.table(checks)
 
 
 def sysrq(lab_name: str, key: str, platform: str | None) -> None:
@@ -236,7 +234,8 @@ def ssh(lab_name: str, platform: str | None) -> None:
     """Open an interactive shell on a lab VM."""
     m = existing(lab_name, platform)
     m.refresh_ssh_config()
-    os.execvp("ssh", ["ssh", "-F", str(m.ssh_config_path), "default"])
+    argv = m.guest.argv
+    os.execvp(argv[0], argv)
 
 
 def destroy(lab_name: str) -> None:
@@ -252,12 +251,11 @@ def destroy(lab_name: str) -> None:
                 m.destroy()
     if everything:
         mine = vagrantfile.checkout_prefix()
-        for dom in labnet.domains(mine):
-            say(f"removing leftover domain {dom}")
-            labnet.remove_domain(dom)
-        for vol in labnet.volumes(mine):
-            labnet.remove_volume(vol)
-        others = labnet.domains("yk-")
+        others = []
+        for hv in map(providers.get, providers.installed()):
+            for dom in hv.sweep(mine):
+                say(f"removed leftover VM {dom}")
+            others += hv.vms("yk-")
         if others:
             say(f"left {len(others)} VMs of other checkouts alone; the lab network stays up for them")
         else:
@@ -268,87 +266,9 @@ def destroy(lab_name: str) -> None:
 def after_interrupt(exc: failures.Interrupted) -> None:
     """After an interrupt: stop libvirtd and the lab network again if this task started them
     and no VM is left."""
-    if labnet.started_here and not labnet.domains("yk-"):
+    if labnet.started_here and not providers.get("libvirt").vms("yk-"):
         labnet.teardown()
         exc.cleaned.append("the lab network")
-
-
-def _sweep_test_vms(labs: list[str], exc: failures.Interrupted) -> None:
-    """What an interrupted pytest run could not remove itself: this checkout's test VMs."""
-    for name in labs:
-        for m in workdir_machines(name):
-            if m.instance.startswith(TEST_PREFIX) and m.exists():
-                m.destroy()
-                exc.cleaned.append(f"VM {m.domain}")
-    if not any(c.startswith("VM") for c in exc.cleaned):
-        exc.cleaned.append("nothing left by the tests (pytest removed its VMs)")
-
-
-def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, repeat: int = 1) -> int:
-    """Run the lab's real-VM tests with pytest (``repeat`` times in a row); on an Ubuntu
-    platform, observe instead.
-
-    The tests assert what was verified on the offline platforms. On a platform whose outcome
-    is only expected, the lab's check list runs and its observations are printed next to the
-    expectations: a guess is reported, never asserted.
-    """
-    lab = catalogue.lab(lab_name)
-    if platform and not catalogue.platform(catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")).offline:
-        _, report = check(lab.name, None, platform, instance="observe")
-        print(report)
-        return 0
-    module = paths.REPO / "tests" / "lab" / f"test_{lab.name.replace('-', '_')}.py"
-    if not module.exists():
-        raise YarakashiError(f"lab {lab.name} has no tests yet ({module.relative_to(paths.REPO)})")
-    runs = []
-    try:
-        for n in range(1, repeat + 1):
-            xml = paths.WORK / "reports" / f"{lab.name}-run-{n}.xml"
-            xml.parent.mkdir(parents=True, exist_ok=True)
-            start = time.monotonic()
-            if repeat > 1:
-                say(f"{lab.name}: run {n} of {repeat}")
-            code = pytest(["-s", "-v", str(module), f"--junitxml={xml}", *pytest_args.split()])
-            runs.append((code, time.monotonic() - start, lanes.outcomes([xml])))
-    except failures.Interrupted as exc:
-        _sweep_test_vms([lab.name], exc)
-        raise
-    if repeat > 1:
-        for n, (code, took, counts) in enumerate(runs, 1):
-            print(f"run {n}: exit {code}, {counts['passed']} passed, {counts['failed']} failed in {took:.0f} s")
-        green = sum(1 for code, _, _ in runs if code == 0)
-        print(f"{lab.name}: {green} of {repeat} runs green")
-    return max(code for code, _, _ in runs)
-
-
-def test_suite(unit_only: bool, lane_count: int, extra: list[str]) -> int:
-    """The whole suite: doctests and unit tests, then the lab tests in parallel lanes.
-
-    Ends with one closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
-    """
-    xml = paths.WORK / "reports" / "unit.xml"
-    xml.parent.mkdir(parents=True, exist_ok=True)
-    code = pytest(["yarakashi", "tests/unit", f"--junitxml={xml}", *extra])
-    totals = lanes.outcomes([xml])
-    if not unit_only:
-        try:
-            lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra)
-        except failures.Interrupted as exc:
-            _sweep_test_vms(list(catalogue.labs()), exc)
-            raise
-        if not labnet.domains("yk-"):
-            labnet.teardown()
-        code = max(code, lab_code)
-        totals = {k: totals[k] + lab_totals[k] for k in totals}
-    print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
-    return code
-
-
-def pytest(args: list[str]) -> int:
-    """Run pytest from the project's environment; returns its exit code."""
-    cmd = [sys.executable, "-m", "pytest", *args]
-    say("running " + " ".join(cmd[2:]))
-    return failures.wait_children([subprocess.Popen(cmd, cwd=paths.REPO)])[0]
 
 
 def box_list() -> str:

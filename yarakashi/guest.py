@@ -1,4 +1,5 @@
-"""Reaching a guest over SSH: fresh sessions, testinfra hosts, and a shell pinned open.
+"""Reaching a guest over SSH: one endpoint type for lab VMs and a team's own server alike -
+bounded fresh sessions, boot id, reboot-and-wait, testinfra hosts, and a shell pinned open.
 
 After ``rsync -r files/ /`` on merged /usr no new session can start, because every
 exec of a dynamic binary fails. A :class:`PinnedShell` is a bash opened *before* the
@@ -19,48 +20,119 @@ import select
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import testinfra
 
 from yarakashi import YarakashiError
+from yarakashi.failures import ToolFailed, tail
+from yarakashi.progress import say, wait_until
 
-#: Options added to ``vagrant ssh-config``: fail fast, no shared connections (each
-#: command is a really new session, which is what the labs assert on).
+#: One set of SSH options for every endpoint: fail fast, no shared connections (each
+#: command is a really new session, which is what the labs assert on). Written into a lab
+#: VM's ssh_config (so ``lab.ssh`` uses them too) and given as ``-o`` to any other host.
 SSH_OPTIONS = (
-    "ConnectTimeout 15",
-    "ServerAliveInterval 5",
-    "ServerAliveCountMax 6",
-    "BatchMode yes",
-    "ControlMaster no",
-    "ControlPath none",
+    ("ConnectTimeout", "15"),
+    ("ServerAliveInterval", "5"),
+    ("ServerAliveCountMax", "6"),
+    ("BatchMode", "yes"),
+    ("ControlMaster", "no"),
+    ("ControlPath", "none"),
 )
+#: The host name Vagrant's ssh-config gives a lab VM.
 HOST_ALIAS = "default"
+#: Seconds a real reboot may take to bring SSH back under TCG (measured 45-115 s).
+REBOOT_TIMEOUT = 600.0
 
 
 def write_ssh_config(vagrant_ssh_config: str, path: Path) -> Path:
     """Write Vagrant's ssh-config for the guest plus :data:`SSH_OPTIONS` to ``path``."""
-    extra = "".join(f"  {opt}\n" for opt in SSH_OPTIONS)
+    extra = "".join(f"  {key} {value}\n" for key, value in SSH_OPTIONS)
     path.write_text(vagrant_ssh_config.rstrip() + "\n" + extra)
     return path
 
 
-def ssh(config: Path, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` in a new SSH session; a session that cannot start gives rc 255."""
-    return run_bounded(["ssh", "-F", str(config), HOST_ALIAS, command], timeout)
-
-
 def run_bounded(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` (an ssh command line); past ``timeout`` seconds it is killed and gives rc 124."""
+    """Run ``argv``; past ``timeout`` seconds it is killed and gives rc 124."""
     try:
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(argv, 124, "", f"timed out after {timeout:.0f} s")
 
 
-def host(config: Path) -> testinfra.host.Host:
-    """A new testinfra host for the guest (never cached: a reboot invalidates sessions)."""
-    return testinfra.get_host(f"ssh://{HOST_ALIAS}", ssh_config=str(config), controlpersist=0, timeout=15)
+class Endpoint:
+    """A host reached over SSH, a new session for every command: a lab VM
+    (``Endpoint("default", workdir / "ssh_config")``) or a team's own server (``Endpoint("isu1")``).
+
+    Why not testinfra's backend as the transport: in these labs a session that hangs or is
+    refused is the observation, not an error - after a broken deploy, during an OOM stall, in
+    the middle of a reboot. :meth:`run` is bounded and returns rc 124 (timed out) and 255
+    (no session) as values; testinfra's ``run`` has no timeout. Testinfra stays the tool for
+    asserting on a healthy host (:meth:`testinfra`).
+
+    >>> Endpoint("isu1").argv[-1], Endpoint("isu1").argv[1:3]
+    ('isu1', ['-o', 'ConnectTimeout=15'])
+    """
+
+    def __init__(self, host: str, config: Path | None = None, name: str | None = None):
+        if not host or host.startswith("-"):
+            raise YarakashiError(f"not an SSH host: {host!r}")
+        self.host, self.config, self.name = host, config.expanduser() if config else None, name or host
+
+    @property
+    def argv(self) -> list[str]:
+        """``ssh`` with this endpoint's config and options, up to the host (append a command)."""
+        config = ["-F", str(self.config)] if self.config else []
+        return ["ssh", *[arg for key, value in SSH_OPTIONS for arg in ("-o", f"{key}={value}")], *config, self.host]
+
+    def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` in a new session: rc 255 when none starts, 124 past ``timeout``."""
+        return run_bounded([*self.argv, command], timeout)
+
+    def boot_id(self) -> str | None:
+        """The kernel's boot id, or None when no session can be opened."""
+        done = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def reboot(self, timeout: float = REBOOT_TIMEOUT, meanwhile: Callable[[], None] | None = None) -> str:
+        """``sudo -n systemctl reboot``; the new boot id once a session opens again."""
+        first = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
+        if first.returncode != 0:
+            where = f"; config: {self.config}" if self.config else ""
+            raise ToolFailed(f"rebooting {self.name} failed: ssh exited {first.returncode}: "
+                             f"{tail(first.stderr) or 'no output'}{where}")
+        say(f"rebooting {self.name} (systemctl reboot)")
+        self.ssh("sudo -n systemctl reboot", timeout=30)
+        return self.wait_new_boot(first.stdout.strip(), timeout, meanwhile)
+
+    #: A team's server has no hypervisor: its power cycle is a reboot (see retest.Target).
+    power_cycle = reboot
+
+    def wait_new_boot(self, before: str | None, timeout: float = REBOOT_TIMEOUT,
+                      meanwhile: Callable[[], None] | None = None) -> str:
+        """Wait until a session opens on a boot other than ``before``; ``meanwhile`` runs once a
+        minute (a lab VM refreshes its SSH settings: its address may change)."""
+        last = time.monotonic()
+
+        def new_boot() -> str | None:
+            nonlocal last
+            if meanwhile and time.monotonic() - last > 60:
+                last = time.monotonic()
+                meanwhile()
+            now = self.boot_id()
+            return now if now and now != before else None
+
+        return wait_until(f"{self.name} back from reboot", new_boot, timeout, interval=5)
+
+    def testinfra(self) -> testinfra.host.Host:
+        """A new testinfra host (never cached: a reboot invalidates sessions)."""
+        config = {"ssh_config": str(self.config)} if self.config else {}
+        return testinfra.get_host(f"ssh://{self.host}", controlpersist=0, timeout=15, **config)
+
+    def pinned_shell(self) -> "PinnedShell":
+        """A root bash opened now (before anything breaks)."""
+        return PinnedShell([*self.argv[:-1], "-T", self.host, "sudo", "bash", "--noprofile", "--norc"])
 
 
 class PinnedShell:
@@ -76,11 +148,6 @@ class PinnedShell:
         )
         if self.run("echo ready", timeout=120) != (0, "ready"):
             raise YarakashiError(f"could not open a shell with {' '.join(argv)}")
-
-    @classmethod
-    def over_ssh(cls, config: Path) -> "PinnedShell":
-        """A root bash on the guest, opened now (before anything breaks)."""
-        return cls(["ssh", "-F", str(config), "-T", HOST_ALIAS, "sudo", "bash", "--noprofile", "--norc"])
 
     def run(self, command: str, timeout: float = 60) -> tuple[int, str]:
         """Run ``command`` in the pinned shell; return (exit status, output)."""

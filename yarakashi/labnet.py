@@ -1,4 +1,4 @@
-"""The lab network: libvirtd and its bridge live in a network namespace of our own.
+"""The lab network: libvirtd, its storage pool and its bridge live in a network namespace of our own.
 
 Guests' traffic can then never reach an address of the host's network: the namespace
 has only loopback and the libvirt bridge. Vagrant, ssh and testinfra stay in the main
@@ -7,6 +7,9 @@ ProxyCommand); libvirt's API is a unix socket, which namespaces do not separate.
 
 Where libvirtd already runs outside our namespace (a laptop with systemd), it is reused
 as it is and no namespace is made.
+
+What is done to VMs (stop, keys, disks) is the libvirt provider's (``providers/libvirt.py``);
+this module only runs the daemon and answers :func:`virsh` calls to it.
 
 >>> from yarakashi import labnet
 >>> labnet.NAMESPACE
@@ -18,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import signal
 import shutil
 import subprocess
@@ -26,7 +28,7 @@ import time
 from pathlib import Path
 
 from yarakashi import YarakashiError
-from yarakashi.failures import ToolFailed, tail
+from yarakashi.failures import ToolFailed
 
 NAMESPACE = os.environ.get("YARAKASHI_NETNS", "yarakashi")
 POOL = "default"
@@ -85,14 +87,15 @@ def proxy_command() -> str:
     return f"ip netns exec {NAMESPACE} nc %h %p" if in_namespace() else ""
 
 
-def _virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``virsh -q -c qemu:///system ARGS``, output captured (a failure raises with it when ``check``)."""
     return _run("virsh", "-q", "-c", URI, *args, check=check)
 
 
 def _wait_socket(timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if LIBVIRT_SOCKET.exists() and _virsh("version", check=False).returncode == 0:
+        if LIBVIRT_SOCKET.exists() and virsh("version", check=False).returncode == 0:
             return
         time.sleep(0.3)
     raise ToolFailed(f"starting libvirtd failed: it did not answer on {LIBVIRT_SOCKET} within {timeout:.0f} s")
@@ -147,115 +150,12 @@ def _without_kvm(*argv: str) -> list[str]:
 
 
 def _ensure_pool() -> None:
-    if _virsh("pool-info", POOL, check=False).returncode != 0:
+    if virsh("pool-info", POOL, check=False).returncode != 0:
         POOL_PATH.mkdir(parents=True, exist_ok=True)
-        _virsh("pool-define-as", POOL, "dir", "--target", str(POOL_PATH))
-        _virsh("pool-autostart", POOL)
-    if "running" not in _virsh("pool-info", POOL).stdout:
-        _virsh("pool-start", POOL)
-
-
-def domains(prefix: str = "") -> list[str]:
-    """Names of libvirt domains (running or not) starting with ``prefix``."""
-    if not LIBVIRT_SOCKET.exists():
-        return []
-    out = _virsh("list", "--all", "--name", check=False).stdout
-    return [d for d in out.split() if d.startswith(prefix)]
-
-
-def volumes(prefix: str = "") -> list[str]:
-    """Names of volumes in the storage pool starting with ``prefix``."""
-    if not LIBVIRT_SOCKET.exists():
-        return []
-    out = _virsh("vol-list", POOL, check=False).stdout
-    return [line.split()[0] for line in out.splitlines() if line.split() and line.split()[0].startswith(prefix)]
-
-
-def disk_of(domain: str) -> Path:
-    """The file behind a domain's first disk (vda)."""
-    for line in _virsh("domblklist", "--details", domain).stdout.splitlines():
-        fields = line.split()
-        if len(fields) == 4 and fields[1] == "disk":
-            return Path(fields[3])
-    raise YarakashiError(f"no disk found for domain {domain}")
-
-
-def sysrq(name: str, key: str) -> None:
-    """Alt+SysRq+``key`` on the guest's console keyboard (``virsh send-key``): what an operator
-    does from a hung machine's console, e.g. ``f`` to call the OOM killer."""
-    _virsh("send-key", name, "KEY_LEFTALT", "KEY_SYSRQ", f"KEY_{key.upper()}")
-
-
-def _writes(name: str) -> str:
-    """The disk's write and flush counters (``virsh domblkstat``), as one comparable string."""
-    out = _virsh("domblkstat", name, "vda", check=False).stdout
-    return " ".join(line.split()[-1] for line in out.splitlines() if re.search(r"\b(wr_req|wr_bytes|flush_operations)\b", line))
-
-
-def flush(name: str, settle: float = 3, timeout: float = 90) -> bool:
-    """Make the guest write out what it holds before the plug is pulled: Alt+SysRq+S (sync)
-    and +U (remount read-only) on the console, as an operator does at a hung machine.
-
-    Returns True once the disk has taken no write for ``settle`` seconds (the guest is done),
-    False when writes still came after ``timeout`` seconds (the caller reads what is there).
-    """
-    sysrq(name, "s")
-    sysrq(name, "u")
-    last, quiet_since = _writes(name), time.monotonic()
-    deadline = quiet_since + timeout
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        now = _writes(name)
-        if now != last:
-            last, quiet_since = now, time.monotonic()
-        elif time.monotonic() - quiet_since >= settle:
-            return True
-    return False
-
-
-def hard_stop(name: str) -> None:
-    """Pull the plug: ``virsh destroy`` (vagrant-libvirt's ``halt --force`` still tries an
-    ACPI shutdown first and waits, and a broken guest cannot shut down)."""
-    if _virsh("domstate", name, check=False).stdout.strip() not in ("shut off", ""):
-        _virsh("destroy", name, check=False)
-
-
-def power_off(name: str, grace: float = 120) -> bool:
-    """The power button (ACPI), then the plug after ``grace`` seconds; True if it shut down itself."""
-    _virsh("shutdown", name, check=False)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if _virsh("domstate", name, check=False).stdout.strip() == "shut off":
-            return True
-        time.sleep(2)
-    hard_stop(name)
-    return False
-
-
-def start(name: str) -> None:
-    """Cold-start a stopped domain."""
-    _virsh("start", name)
-
-
-def remove_domain(name: str) -> None:
-    """Hard-stop and undefine a domain with its storage (a broken guest cannot power off)."""
-    _virsh("destroy", name, check=False)
-    _virsh("undefine", name, "--remove-all-storage", "--nvram", check=False)
-
-
-def create_volume(name: str, size: int, source: Path) -> None:
-    """A qcow2 volume in the pool with ``source``'s bytes (removed again if the upload fails)."""
-    _virsh("vol-create-as", POOL, name, str(size), "--format", "qcow2")
-    done = _virsh("vol-upload", "--pool", POOL, name, str(source), check=False)
-    if done.returncode != 0:
-        remove_volume(name)
-        raise ToolFailed(f"uploading {source} into the pool {POOL} failed: virsh exited {done.returncode}: "
-                         f"{tail(done.stderr)}")
-
-
-def remove_volume(name: str) -> None:
-    """Delete a volume from the pool (ignored when absent)."""
-    _virsh("vol-delete", "--pool", POOL, name, check=False)
+        virsh("pool-define-as", POOL, "dir", "--target", str(POOL_PATH))
+        virsh("pool-autostart", POOL)
+    if "running" not in virsh("pool-info", POOL).stdout:
+        virsh("pool-start", POOL)
 
 
 def _namespace_pids() -> list[int]:
@@ -273,11 +173,11 @@ def teardown() -> None:
     """Stop the daemons in our namespace and remove it. Refuses while domains run."""
     if NAMESPACE not in namespaces():
         return
-    left = [d for d in domains() if _virsh("domstate", d, check=False).stdout.strip() == "running"]
+    left = virsh("list", "--state-running", "--name", check=False).stdout.split()
     if left:
         raise YarakashiError(f"VMs still running in {NAMESPACE}: {', '.join(left)}; destroy them first")
-    for net in _virsh("net-list", "--name", check=False).stdout.split():
-        _virsh("net-destroy", net, check=False)
+    for net in virsh("net-list", "--name", check=False).stdout.split():
+        virsh("net-destroy", net, check=False)
     _signal_namespace(signal.SIGTERM)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and _namespace_pids():

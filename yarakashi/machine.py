@@ -23,15 +23,13 @@ from pathlib import Path
 
 import vagrant
 
-from yarakashi import YarakashiError, boxes, catalogue, disk, failures, guest, labnet, paths, vagrantfile
-from yarakashi.progress import say, wait_until
+from yarakashi import YarakashiError, boxes, catalogue, failures, guest, paths, providers, vagrantfile, verdict
+from yarakashi.progress import say
 from yarakashi.teelog import tee_cm
 from yarakashi.vagrantfile import GUEST_LAB_DIR
 
 #: The line common/run-step.sh prints when a step ends, and the failed command it noted.
 STEP_END = re.compile(r"\[yarakashi\] step (?P<phase>\S+) exited (?P<rc>\d+)(?: \(last failed command: (?P<last>.*)\))?$")
-#: Seconds a real reboot may take to bring SSH back under TCG (measured 45-115 s).
-REBOOT_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -77,16 +75,19 @@ class Machine:
         plat: catalogue.Platform,
         instance: str = "main",
         scripts: dict[str, Path] | None = None,
+        hypervisor: providers.Provider | None = None,
     ):
         catalogue.choose("platform", plat.name, lab.platforms, f"for lab {lab.name}")
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", instance):
             raise YarakashiError(f"instance name must be short lower-case words with '-', not {instance!r}")
         self.lab, self.platform, self.instance = lab, plat, instance
         self.scripts = dict(scripts or {})
-        self.provider = vagrantfile.provider(plat)
+        self.provider = hypervisor.name if hypervisor else providers.select(plat)
+        self.hv = hypervisor or providers.get(self.provider)
         self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
         self.log = paths.WORK / "logs" / lab.name / f"{plat.name}-{instance}.log"
         self.ssh_config_path = self.workdir / "ssh_config"
+        self.guest = guest.Endpoint(guest.HOST_ALIAS, self.ssh_config_path, name=self.domain)
 
     def __repr__(self) -> str:
         return f"<Machine {self.lab.name} on {self.platform.name} ({self.instance})>"
@@ -98,10 +99,11 @@ class Machine:
 
     @property
     def domain(self) -> str:
-        """The libvirt domain name."""
+        """The hypervisor's name of the VM (libvirt domain, VirtualBox VM)."""
         return vagrantfile.prefix(self.lab, self.platform, self.instance) + "default"
 
-    def _vagrant(self) -> vagrant.Vagrant:
+    def vagrant(self) -> vagrant.Vagrant:
+        """python-vagrant for the work directory, its output streamed and logged."""
         env = {**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_DEFAULT_PROVIDER": self.provider}
         tag = f"[{self.lab.name}/{self.platform.name}/{self.instance}] "
         return vagrant.Vagrant(
@@ -109,12 +111,9 @@ class Machine:
         )
 
     def render(self) -> Path:
-        """Write the Vagrantfile into the work directory (starting the lab network first)."""
-        libvirt = self.provider == "libvirt"
-        if libvirt:
-            labnet.ensure()
+        """Write the Vagrantfile into the work directory (the hypervisor made ready first)."""
+        proxy = self.hv.prepare()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        proxy = labnet.proxy_command() if libvirt else ""
         text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, proxy, self.provider)
         path = self.workdir / "Vagrantfile"
         path.write_text(text)
@@ -135,14 +134,14 @@ class Machine:
         say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")
         with failures.undo_on_failure(f"VM {self.domain}", self.destroy), \
                 failures.step(f"vagrant up of {self.name}", self.log):
-            self._vagrant().up(provider=self.provider)
+            self.vagrant().up(provider=self.provider)
             self.refresh_ssh_config()
         say(f"{self.domain} is up after {time.monotonic() - start:.0f} s")
 
     def refresh_ssh_config(self) -> Path:
         """Ask Vagrant for the guest's SSH settings (they change when the guest's IP does)."""
         with failures.step(f"vagrant ssh-config of {self.name}", self.log):
-            return guest.write_ssh_config(self._vagrant().ssh_config(), self.ssh_config_path)
+            return guest.write_ssh_config(self.vagrant().ssh_config(), self.ssh_config_path)
 
     def run(self, phase: str, check: bool = True) -> StepRun:
         """Upload the lab's files and run a scripted phase (prepare, break, fix) as root.
@@ -158,7 +157,7 @@ class Machine:
         offset = self.log.stat().st_size if self.log.exists() else 0
         try:
             with failures.step(f"{phase} of {self.name}", self.log):
-                self._vagrant().provision(provision_with=[*uploads, phase])
+                self.vagrant().provision(provision_with=[*uploads, phase])
         except failures.ToolFailed:
             if check:
                 raise
@@ -169,88 +168,65 @@ class Machine:
             say(f"{ended.describe()} (tolerated)" if not check else ended.describe())
         return ended
 
-    def verify(self, wait: int = 300) -> tuple[bool, str]:
-        """Run the lab's read-only ``verify`` script in a new SSH session: (passed, report).
+    def verify(self, wait: int = 300) -> list[verdict.Check]:
+        """Run the lab's read-only ``verify`` script in a new SSH session: its checks.
 
-        ``wait`` bounds how long it waits for the boot to finish. A guest that cannot open a
-        session fails, with the reason as its report.
+        ``wait`` bounds how long it waits for the boot to finish. A guest where no session
+        opens fails a check of its own, with the reason.
         """
         script = self.lab.script("verify", self.platform.name).resolve().relative_to(paths.PROVISIONING)
-        command = f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_WAIT={int(wait)} bash {GUEST_LAB_DIR}/{script}"
+        command = (f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_JSON=1 YK_VERIFY_WAIT={int(wait)} "
+                   f"bash {GUEST_LAB_DIR}/{script}")
         say(f"verify on {self.name} (waits up to {wait} s for the boot to finish)")
         with failures.step(f"verify of {self.name}"):
             done = self.ssh(command, timeout=wait + 120)
-        if done.returncode == 255:
-            return False, f"FAIL new SSH session: {done.stderr.strip() or 'closed at once'}"
-        return done.returncode == 0, (done.stdout + done.stderr).strip()
+        if done.returncode in (124, 255):
+            seen = "timed out" if done.returncode == 124 else done.stderr.strip() or "closed at once"
+            return [verdict.Check("new SSH session", "opens", seen, False,
+                                  "no new session can start: the guest cannot be checked or repaired over SSH")]
+        return verdict.parse(done.stdout) or [verdict.Check(
+            "verify script", "its checks", f"exit {done.returncode}: {failures.tail(done.stdout + done.stderr)}", False,
+            "the verify script could not run")]
 
     def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run ``command`` in a new SSH session."""
-        return guest.ssh(self.ssh_config_path, command, timeout)
+        """Run ``command`` in a new SSH session (rc 255: none started; 124: timed out)."""
+        return self.guest.ssh(command, timeout)
 
     def host(self):  # type: ignore[no-untyped-def]
         """A fresh testinfra host for the guest."""
-        return guest.host(self.ssh_config_path)
+        return self.guest.testinfra()
 
     def pinned_shell(self) -> guest.PinnedShell:
         """A root shell opened now, which stays usable after the guest breaks."""
-        return guest.PinnedShell.over_ssh(self.ssh_config_path)
+        return self.guest.pinned_shell()
 
     def boot_id(self) -> str | None:
         """The guest kernel's boot id, or None when no session can be opened."""
-        done = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
-        return done.stdout.strip() if done.returncode == 0 else None
+        return self.guest.boot_id()
 
-    def reboot(self, timeout: float = REBOOT_TIMEOUT) -> str:
+    def reboot(self, timeout: float = guest.REBOOT_TIMEOUT) -> str:
         """A real reboot from inside the guest; returns the new boot id once SSH is back."""
-        first = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
-        if first.returncode != 0:
-            raise failures.ToolFailed(f"rebooting {self.domain} failed: ssh exited {first.returncode}: "
-                                      f"{failures.tail(first.stderr) or 'no output'}; config: {self.ssh_config_path}")
-        before = first.stdout.strip()
-        say(f"rebooting {self.domain} (systemctl reboot)")
-        self.ssh("sudo systemctl reboot", timeout=30)
-        return self._wait_new_boot(before, timeout)
+        return self.guest.reboot(timeout, self._refresh_quietly)
 
-    def power_cycle(self, timeout: float = REBOOT_TIMEOUT) -> str:
-        """Power off (the ACPI button, the plug after 120 s) and cold-start; the new boot id.
-
-        Works on a guest that cannot run a command any more, too.
-        """
+    def power_cycle(self, timeout: float = guest.REBOOT_TIMEOUT) -> str:
+        """Power off (the power button, the plug after a grace time) and cold-start; the new
+        boot id. Works on a guest that cannot run a command any more, too."""
         before = self.boot_id()
-        if self.provider == "libvirt":
-            say(f"powering off {self.domain} (ACPI power button; the plug after 120 s)")
-            clean = labnet.power_off(self.domain)
-            say(f"{self.domain} is off ({'shut down by itself' if clean else 'had to pull the plug'}); cold start")
-            labnet.start(self.domain)
-        else:  # VirtualBox: Vagrant's halt (graceful, then forced) and up (provisioners do not run again)
-            say(f"powering off {self.domain} (vagrant halt), then a cold start (vagrant up)")
-            self._vagrant().halt()
-            self._vagrant().up(provider=self.provider)
-        return self._wait_new_boot(before, timeout)
+        with failures.step(f"power cycle of {self.domain}"):
+            self.hv.power_cycle(self)
+        return self.guest.wait_new_boot(before, timeout, self._refresh_quietly)
 
     def sysrq(self, key: str) -> None:
         """Alt+SysRq+``key`` from the console, which works while SSH does not (``f``: OOM kill)."""
-        if self.provider != "libvirt":
-            raise YarakashiError("SysRq from the console needs the libvirt provider")
-        say(f"pressing Alt+SysRq+{key.upper()} on the console of {self.domain}")
-        labnet.sysrq(self.domain, key)
+        with failures.step(f"Alt+SysRq+{key.upper()} on {self.domain}"):
+            self.hv.sysrq(self, key)
 
-    def _wait_new_boot(self, before: str | None, timeout: float) -> str:
-        refreshed = time.monotonic()
-
-        def new_boot() -> str | None:
-            nonlocal refreshed
-            if time.monotonic() - refreshed > 60:  # the guest may come back with a new address
-                refreshed = time.monotonic()
-                try:
-                    self.refresh_ssh_config()
-                except failures.ToolFailed:
-                    return None  # Vagrant sees no address yet: keep waiting
-            now = self.boot_id()
-            return now if now and now != before else None
-
-        return wait_until(f"{self.domain} back from reboot", new_boot, timeout, interval=5)
+    def _refresh_quietly(self) -> None:
+        """While a guest reboots: its address may change, and Vagrant may see none yet."""
+        try:
+            self.refresh_ssh_config()
+        except failures.ToolFailed:
+            pass
 
     def stat_offline(self, path: str) -> str:
         """Stop the VM and ``debugfs stat`` ``path`` on its disk, read from the host.
@@ -259,38 +235,24 @@ class Machine:
         The guest's kernel writes out what it holds first (SysRq sync and read-only remount
         on the console), then the plug is pulled; the copy's journal is replayed before reading.
         """
-        if self.provider != "libvirt":
-            raise YarakashiError("reading a stopped guest's disk needs the libvirt provider")
         with failures.step(f"reading {path} from the stopped disk of {self.domain}"):
-            say(f"{self.domain}: Alt+SysRq+S, Alt+SysRq+U on the console (sync, remount read-only), then the plug")
-            settled = labnet.flush(self.domain)
-            say(f"{self.domain}: {'writes settled' if settled else 'still writing after 90 s; reading what is there'}")
-            labnet.hard_stop(self.domain)
-            return disk.stat(labnet.disk_of(self.domain), path, self.workdir)
+            return self.hv.read_offline(self, path)
 
     def state(self) -> str:
         """Vagrant's state of the VM (``running``, ``shutoff``, ``not_created``...)."""
         if not (self.workdir / "Vagrantfile").exists():
             return "not_created"
-        return self._vagrant().status()[0].state or "unknown"
+        return self.vagrant().status()[0].state or "unknown"
 
     def destroy(self) -> None:
         """Hard-stop and remove the VM and its volume; a broken guest cannot power off."""
         if (self.workdir / "Vagrantfile").exists() and self.exists():
             self.render()
             say(f"destroying {self.domain}")
-            v = self._vagrant()
+            self.hv.hard_stop(self)
             try:
-                if self.provider == "libvirt":
-                    labnet.hard_stop(self.domain)
-                else:
-                    v.halt(force=True)
-                v.destroy()
+                self.vagrant().destroy()
             except subprocess.CalledProcessError:
                 pass
-        if self.provider == "libvirt":
-            if self.domain in labnet.domains(self.domain):
-                labnet.remove_domain(self.domain)
-            for volume in labnet.volumes(self.domain):  # an interrupted `vagrant up` may leave one
-                labnet.remove_volume(volume)
+        self.hv.remove(self)
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -6,11 +6,12 @@ the units that matter runs out - then check: no unit ``activating`` or ``failed`
 named services enabled and active, the data written before the reboot readable. Every
 command it runs on the target is read-only; the reboot is the target's own ``power_cycle``.
 
->>> print(table([Check("mariadb.service active", True, "active"),
-...              Check("no unit activating", False, "mariadb.service")]))
+>>> from yarakashi.verdict import table
+>>> print(table([Check.compare("mariadb.service active", "active", "active"),
+...              Check.compare("no unit activating", "none", "mariadb.service")]))
 RESULT  CHECK                   DETAIL
 PASS    mariadb.service active  active
-FAIL    no unit activating      mariadb.service
+FAIL    no unit activating      expected 'none', got 'mariadb.service'
 FAIL: 1 of 2 checks failed
 """
 
@@ -20,69 +21,33 @@ import re
 import shlex
 import subprocess
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from yarakashi import YarakashiError, guest
+from yarakashi import YarakashiError
 from yarakashi.catalogue import Spec
+from yarakashi.verdict import Check
 from yarakashi.progress import Timeout, say, wait_until
 
 #: States of ``systemctl is-system-running`` that mean the boot is not over yet.
 BOOTING = ("initializing", "starting")
+#: The check that the boot finished.
+BOOT_CHECK = "boot finished (systemctl is-system-running)"
 #: Added to the longest start timeout: systemd needs a moment to act on it.
 MARGIN = 60.0
 #: Bound of the wait when no unit that matters has a start timeout (systemd's default is 90 s).
 DEFAULT_BOUND = 300.0
-#: The longest a boot may take to bring SSH back after a power cycle (TCG boots are slow).
-REBOOT_TIMEOUT = 600.0
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    detail: str
 
 
 class Target(Protocol):
-    """Where the checks run: ``ssh`` runs a command in a new session (rc 255: no session)."""
+    """Where the checks run: ``ssh`` runs a command in a new session (rc 255: no session);
+    ``power_cycle`` is the hypervisor's for a lab VM (``machine.Machine``), a reboot for a
+    team's own server (``guest.Endpoint``)."""
 
     name: str
 
     def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]: ...
 
     def power_cycle(self) -> str: ...
-
-
-class SshHost:
-    """A host reached with the user's own ssh: ``SshHost("isucon1", Path("~/.ssh/config"))``.
-
-    Its ``power_cycle`` is ``sudo systemctl reboot`` (no hypervisor to cut the power), then a
-    wait for a new boot id.
-    """
-
-    def __init__(self, host: str, config: Path | None = None):
-        if not host or host.startswith("-"):
-            raise YarakashiError(f"not an SSH host: {host!r}")
-        self.name = host
-        self.argv = ["ssh", *(["-F", str(config.expanduser())] if config else []),
-                     "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=5", host]
-
-    def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return guest.run_bounded([*self.argv, command], timeout)
-
-    def power_cycle(self) -> str:
-        before = boot_id(self)
-        if not before:
-            raise YarakashiError(f"cannot reboot {self.name}: no SSH session")
-        say(f"rebooting {self.name} (sudo systemctl reboot)")
-        self.ssh("sudo -n systemctl reboot", timeout=30)
-        return wait_until(f"{self.name} back from reboot", lambda: _new(boot_id(self), before), REBOOT_TIMEOUT, 5)
-
-
-def _new(now: str | None, before: str) -> str | None:
-    return now if now and now != before else None
 
 
 def boot_id(target: Target) -> str | None:
@@ -159,10 +124,10 @@ def wait_for_boot(target: Target, services: tuple[str, ...], bound: float | None
         state = wait_until(f"the boot of {target.name} to finish ({why})", over, bound, interval=10,
                            report_every=60, expected_in=due)
     except Timeout:
-        return Check("boot finished (systemctl is-system-running)", False,
-                     f"still '{last['state']}' after {time.monotonic() - start:.0f} s ({why})")
-    return Check("boot finished (systemctl is-system-running)", state == "running",
-                 f"{state} after {time.monotonic() - start:.0f} s of waiting")
+        return Check(BOOT_CHECK, "running", f"still '{last['state']}' after {time.monotonic() - start:.0f} s ({why})",
+                     False, "the boot never finished: a unit stayed activating, as after the post's reboot")
+    return Check(BOOT_CHECK, "running", f"{state} after {time.monotonic() - start:.0f} s of waiting", state == "running",
+                 "the boot ended, but not every unit is fine")
 
 
 def read_data(target: Target, spec: Spec) -> tuple[bool, str]:
@@ -183,19 +148,19 @@ def run(target: Target, spec: Spec, reboot: bool = False, bound: float | None = 
         try:
             target.power_cycle()
         except (Timeout, YarakashiError) as exc:
-            return [Check("back over SSH after the power cycle", False, str(exc))]
-        checks.append(Check("back over SSH after the power cycle", True, f"after {time.monotonic() - start:.0f} s"))
+            return [Check("back over SSH after the power cycle", "a new boot", str(exc), False)]
+        checks.append(Check("back over SSH after the power cycle", "a new boot", f"after {time.monotonic() - start:.0f} s", True))
     elif boot_id(target) is None:
-        return [Check("SSH session", False, target.ssh("true", timeout=30).stderr.strip() or "no session")]
+        return [Check("SSH session", "opens", target.ssh("true", timeout=30).stderr.strip() or "no session", False)]
     checks.append(wait_for_boot(target, spec.services, bound))
     for state in ("activating", "failed"):
         units = units_in(target, state)
-        checks.append(Check(f"no unit {state}", not units, ", ".join(units) or "none"))
+        checks.append(Check.compare(f"no unit {state}", "none", ", ".join(units) or "none"))
     for service in spec.services:
         for verb, good in (("is-enabled", "enabled"), ("is-active", "active")):
             done = target.ssh(f"systemctl {verb} {shlex.quote(service)}", timeout=60)
             got = done.stdout.strip() or (done.stderr.strip().splitlines() or ["no answer"])[-1]
-            checks.append(Check(f"{service} {good}", got == good, got))
+            checks.append(Check.compare(f"{service} {good}", good, got))
     if spec.data:
         checks.append(data_check(target, spec, before))
     return checks
@@ -206,24 +171,10 @@ def data_check(target: Target, spec: Spec, before: str) -> Check:
     ok, now = read_data(target, spec)
     name = "data written before the reboot" if before or spec.data_written else "data readable"
     if not ok:
-        return Check(name, False, f"not readable: {now}")
+        return Check(name, "readable", f"not readable: {now}", False)
     if not before and spec.data_written:
         done = target.ssh(root(f"cat {shlex.quote(spec.data_written)}"), timeout=60)
         before = done.stdout.strip() if done.returncode == 0 else ""
     if not before:
-        return Check(name, bool(now), f"readable: {now}" if now else "readable but empty")
-    return Check(name, now == before, now if now == before else f"expected '{before}', got '{now}'")
-
-
-def table(checks: list[Check]) -> str:
-    """The PASS/FAIL table, with a last line that says PASS or FAIL."""
-    width = max([len("CHECK"), *(len(c.name) for c in checks)])
-    lines = [f"{'RESULT':<7} {'CHECK':<{width}}  DETAIL".rstrip()]
-    lines += [f"{'PASS' if c.passed else 'FAIL':<7} {c.name:<{width}}  {c.detail}".rstrip() for c in checks]
-    failed = sum(not c.passed for c in checks)
-    lines.append(f"FAIL: {failed} of {len(checks)} checks failed" if failed else f"PASS: all {len(checks)} checks passed")
-    return "\n".join(lines)
-
-
-def passed(checks: list[Check]) -> bool:
-    return bool(checks) and all(c.passed for c in checks)
+        return Check(name, "readable", f"readable: {now}" if now else "readable but empty", bool(now))
+    return Check.compare(name, before, now, "the data written before the reboot must still be there")

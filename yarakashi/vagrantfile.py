@@ -9,14 +9,13 @@ True
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
-from yarakashi import YarakashiError, catalogue, paths
+from yarakashi import YarakashiError, catalogue, paths, providers
 
 #: Where the upload provisioner puts ``provisioning/`` in the guest.
 GUEST_LAB_DIR = "/home/vagrant/yarakashi"
@@ -33,24 +32,6 @@ def libvirt_driver() -> str:
     """
     accel = os.environ.get("YARAKASHI_ACCEL", "tcg")
     return {"tcg": "qemu", "kvm": "kvm"}[catalogue.choose("accelerator", accel, ["tcg", "kvm"])]
-
-
-#: The command whose presence tells that a provider is installed.
-PROVIDER_TOOLS = {"libvirt": "virsh", "virtualbox": "VBoxManage"}
-
-
-def provider(plat: catalogue.Platform) -> str:
-    """The Vagrant provider for ``plat``: ``YARAKASHI_PROVIDER`` if set, else the first of the
-    platform's providers that is installed, else its first.
-
-    >>> provider(catalogue.platform("debian12-merged"))
-    'libvirt'
-    """
-    wanted = os.environ.get("YARAKASHI_PROVIDER")
-    if not wanted:
-        installed = [p for p in plat.providers if shutil.which(PROVIDER_TOOLS[p])]
-        wanted = (installed or list(plat.providers))[0]
-    return catalogue.choose("provider", wanted, plat.providers, f"for platform {plat.name}")
 
 
 def prefix(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> str:
@@ -125,7 +106,7 @@ def render(
         libvirt_driver=libvirt_driver(),
         boot_timeout=BOOT_TIMEOUT,
         provisioning=str(paths.PROVISIONING),
-        provider=provider_name or provider(plat),
+        provider=provider_name or providers.select(plat),
     )
 
 

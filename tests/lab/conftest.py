@@ -16,11 +16,12 @@ from contextlib import ExitStack, contextmanager
 
 import pytest
 
-from yarakashi import boxes, catalogue, labnet
+from yarakashi import boxes, catalogue, labnet, providers
 from yarakashi.commands import TEST_PREFIX
 from yarakashi.machine import Machine
 from yarakashi.progress import say
 
+LIBVIRT = providers.get("libvirt")
 PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 #: Domains this pytest process created: the only ones its teardown may remove (another
 #: lane, or a person's ``lab.up``, may have VMs running at the same time).
@@ -42,16 +43,16 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
     if os.geteuid() != 0:
         pytest.fail("lab tests boot VMs and need root: ./run test")
     before = main_namespace_links()
-    labnet.ensure()
+    LIBVIRT.prepare()
     for plat in catalogue.platforms().values():
         if plat.offline:
             boxes.ensure(plat)
     yield before
-    for dom in sorted(CREATED & set(labnet.domains("yk-"))):
+    for dom in sorted(CREATED & set(LIBVIRT.vms("yk-"))):
         say(f"removing leftover test VM {dom}")
-        labnet.remove_domain(dom)
+        LIBVIRT.sweep(dom)
     # Under `invoke test` the lanes' parent owns the namespace; alone, the session does.
-    if "YARAKASHI_LANE" not in os.environ and not labnet.domains("yk-"):
+    if "YARAKASHI_LANE" not in os.environ and not LIBVIRT.vms("yk-"):
         labnet.teardown()
     after = main_namespace_links()
     new = set(after) - set(before)

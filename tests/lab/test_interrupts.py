@@ -22,10 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from yarakashi import labnet, paths
+from yarakashi import labnet, paths, providers
+from yarakashi.providers.libvirt import volumes
 from yarakashi.progress import say
 
 from .conftest import CREATED
+
+LIBVIRT = providers.get("libvirt")
 
 #: For the lane scheduler (yarakashi.lanes): four interrupted tasks, two boots to the end.
 TEST_MINUTES = 13
@@ -94,10 +97,7 @@ def own(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, st
     for instance in ("main", "check"):
         CREATED.add(f"{prefix}{LAB}-{PLATFORM}-{instance}-default")
     yield env
-    for dom in labnet.domains(prefix):  # what a failed case left: the session must stay clean
-        labnet.remove_domain(dom)
-    for vol in labnet.volumes(prefix):
-        labnet.remove_volume(vol)
+    LIBVIRT.sweep(prefix)  # what a failed case left: the session must stay clean
 
 
 def assert_clean_end(task: Task, code: int, sig: signal.Signals, during: str, env: dict[str, str]) -> None:
@@ -110,8 +110,8 @@ def assert_clean_end(task: Task, code: int, sig: signal.Signals, during: str, en
     assert "Traceback" not in text
     # Checks seen along the way may be printed; the verdict (its closing "observed:" line) never is.
     assert not re.search(r"^observed: ", text, re.M), "an interrupt is never a verdict"
-    assert labnet.domains(prefix) == [], "no domain left"
-    assert labnet.volumes(prefix) == [], "no volume left"
+    assert LIBVIRT.vms(prefix) == [], "no domain left"
+    assert volumes(prefix) == [], "no volume left"
     qemu = subprocess.run(["pgrep", "-f", f"guest={prefix}"], capture_output=True, text=True).stdout.split()
     assert qemu == [], "no qemu left"
     assert labnet.in_namespace(), "the lab network other VMs use is still there"
@@ -133,7 +133,7 @@ def test_sigterm_during_the_boot_and_the_next_up_works(own) -> None:
     assert again.finish() == 0, "\n".join(again.lines[-20:])
     gone = Task(("lab.destroy", LAB), own)
     assert gone.finish() == 0
-    assert labnet.domains(f"yk-{own['YARAKASHI_CHECKOUT_ID']}-") == []
+    assert LIBVIRT.vms(f"yk-{own['YARAKASHI_CHECKOUT_ID']}-") == []
 
 
 def test_sigint_during_a_provisioning_step(own, tmp_path) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from yarakashi import YarakashiError, retest
+from yarakashi import YarakashiError, retest, verdict
 from yarakashi.guest import PinnedShell
 from yarakashi.machine import Machine
 from yarakashi.progress import Timeout, say, wait_until
@@ -225,8 +225,8 @@ def test_memory_tables_come_back_empty_after_a_real_reboot(vm: Machine) -> None:
     assert all(after[t] == ("MEMORY", 0) for t in memory), "MEMORY tables come back empty"
     # The organisers' reboot test: the data check is what catches it.
     checks = retest.run(vm, vm.lab.retest)
-    say("retest (read-only, after the reboot):\n" + retest.table(checks))
-    assert not retest.passed(checks)
+    say("retest (read-only, after the reboot):\n" + verdict.table(checks))
+    assert not verdict.passed(checks)
     assert [c.name for c in checks if not c.passed] == ["data written before the reboot"]
 
 
@@ -241,9 +241,10 @@ def test_keeping_innodb_survives_the_same_load_and_a_power_cycle(vm: Machine) ->
     assert watch.ssh and all(rc == 0 and took < 15 for _, rc, took in watch.ssh), watch.summary()
     assert watch.queries and not watch.bad_queries(), watch.summary()
     checks = retest.run(vm, vm.lab.retest, reboot=True)
-    say("retest (power off, cold start):\n" + retest.table(checks))
-    assert retest.passed(checks), retest.table(checks)
-    passed, report = vm.verify()
+    say("retest (power off, cold start):\n" + verdict.table(checks))
+    assert verdict.passed(checks), verdict.table(checks)
+    checks = vm.verify()
+    passed, report = verdict.passed(checks), verdict.table(checks)
     say("verify:\n" + report)
     assert passed, report
     assert oom_kills(vm) == []

@@ -92,7 +92,7 @@ def test_debugfs_that_cannot_read_says_why(tmp_path) -> None:
 
 def test_virsh_failing_outside_a_named_step_is_one_line() -> None:
     with pytest.raises(subprocess.CalledProcessError) as caught:
-        labnet._virsh("domstate", "yk-no-such-domain-for-a-unit-test")
+        labnet.virsh("domstate", "yk-no-such-domain-for-a-unit-test")
     line = failures.describe(caught.value)
     assert line.startswith("running virsh -q -c failed: virsh exited 1: error: ")
     assert "\n" not in line

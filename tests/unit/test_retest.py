@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from yarakashi import retest
+from yarakashi import retest, verdict
 from yarakashi.catalogue import Spec
-from yarakashi.retest import Check
+from yarakashi.verdict import Check
 
 
 class Scripted:
@@ -55,7 +55,7 @@ def names(checks: list[Check], passed: bool) -> list[str]:
 def test_a_healthy_host_passes_every_check_without_a_reboot() -> None:
     target = Scripted(dict(HEALTHY))
     checks = retest.run(target, SPEC, bound=30)
-    assert retest.passed(checks), retest.table(checks)
+    assert verdict.passed(checks), verdict.table(checks)
     assert names(checks, True) == [
         "boot finished (systemctl is-system-running)", "no unit activating", "no unit failed",
         "mariadb.service enabled", "mariadb.service active", "data written before the reboot",
@@ -69,9 +69,9 @@ def test_a_unit_stuck_activating_fails_with_the_reason() -> None:
     target = Scripted({**HEALTHY, "is-system-running": "running\n", "--state=activating": "mariadb.service loaded activating start start MariaDB\n",
                        "is-active": "activating\n"})
     checks = retest.run(target, SPEC, bound=30)
-    assert not retest.passed(checks)
+    assert not verdict.passed(checks)
     assert names(checks, False) == ["no unit activating", "mariadb.service active"]
-    report = retest.table(checks)
+    report = verdict.table(checks)
     assert "FAIL    no unit activating  " in report and "mariadb.service" in report
     assert report.endswith("FAIL: 2 of 6 checks failed")
 
@@ -79,8 +79,9 @@ def test_a_unit_stuck_activating_fails_with_the_reason() -> None:
 def test_a_boot_that_never_finishes_fails_within_the_bound() -> None:
     target = Scripted({**HEALTHY, "is-system-running": "starting\n"})
     checks = retest.run(target, SPEC, bound=0.5)
-    assert checks[0] == Check("boot finished (systemctl is-system-running)", False, checks[0].detail)
-    assert "still 'starting' after" in checks[0].detail
+    assert (checks[0].name, checks[0].expected, checks[0].passed) == ("boot finished (systemctl is-system-running)", "running", False)
+    assert checks[0].observed.startswith("still 'starting' after")
+    assert "a unit stayed activating" in checks[0].reason
 
 
 def test_a_reboot_power_cycles_and_compares_the_data_with_before() -> None:
@@ -96,12 +97,14 @@ def test_a_reboot_power_cycles_and_compares_the_data_with_before() -> None:
     checks = retest.run(target, SPEC, reboot=True, bound=30)
     assert target.cycles == 1
     assert checks[0].name == "back over SSH after the power cycle" and checks[0].passed
-    assert checks[-1] == Check("data written before the reboot", False, "expected '1000 42', got '0 0'")
+    assert checks[-1] == Check("data written before the reboot", "1000 42", "0 0", False,
+                               "the data written before the reboot must still be there")
+    assert checks[-1].detail == "expected '1000 42', got '0 0': the data written before the reboot must still be there"
 
 
 def test_no_ssh_session_is_one_clear_failure() -> None:
     checks = retest.run(Scripted({}, rc=255), SPEC, bound=30)
-    assert checks == [Check("SSH session", False, "Connection refused")]
+    assert checks == [Check("SSH session", "opens", "Connection refused", False)]
 
 
 def test_the_bound_is_the_longest_start_timeout_that_matters_plus_a_margin() -> None:

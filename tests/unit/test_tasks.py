@@ -12,6 +12,8 @@ import pytest
 from yarakashi import catalogue, labnet, paths
 from yarakashi.machine import Machine
 
+from .fakes import FakeHypervisor
+
 INVOKE = [sys.executable, "-m", "invoke"]
 
 
@@ -65,7 +67,8 @@ def test_lab_list_shows_every_lab_in_both_languages(tmp_path) -> None:
 
 
 def test_destroy_hard_stops_before_removing(tmp_path, monkeypatch) -> None:
-    """With a fake Vagrant CLI: destroy pulls the plug (virsh destroy), then removes the VM."""
+    """With a fake Vagrant CLI and a fake hypervisor: destroy pulls the plug, then Vagrant
+    destroys the VM, then the hypervisor removes what is left; the work directory goes too."""
     calls = tmp_path / "calls.log"
     fake = tmp_path / "bin"
     fake.mkdir()
@@ -73,20 +76,16 @@ def test_destroy_hard_stops_before_removing(tmp_path, monkeypatch) -> None:
     (fake / "vagrant").chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
     monkeypatch.setattr(paths, "WORK", tmp_path / "work")
-    monkeypatch.setattr(labnet, "ensure", lambda: "namespace")
-    monkeypatch.setattr(labnet, "proxy_command", lambda: "")
-    monkeypatch.setattr(labnet, "domains", lambda prefix="": [])
-    stopped = []
-    monkeypatch.setattr(labnet, "hard_stop", stopped.append)
-    m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "unit")
+    hv = FakeHypervisor()
+    m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "unit", hypervisor=hv)
     assert m.workdir == tmp_path / "work" / "rsync-dirlinks" / "debian12-merged-unit"
     m.render()
     (m.workdir / ".vagrant" / "machines" / "default" / "libvirt").mkdir(parents=True)
     (m.workdir / ".vagrant" / "machines" / "default" / "libvirt" / "id").write_text("x")
     m.destroy()
-    assert stopped == [m.domain]
+    assert hv.acts == [("hard_stop", m.domain), ("remove", m.domain)]
     assert calls.read_text().splitlines() == ["destroy --force"]
-    assert not (m.workdir / ".vagrant").exists()
+    assert not m.workdir.exists()
 
 
 def test_instance_names_are_checked() -> None:
@@ -95,21 +94,19 @@ def test_instance_names_are_checked() -> None:
 
 
 def test_destroy_all_removes_only_this_checkouts_vms(tmp_path, monkeypatch, capsys) -> None:
-    from yarakashi import commands, vagrantfile
+    from yarakashi import commands, providers, vagrantfile
 
     mine = vagrantfile.checkout_prefix()
-    existing = [f"{mine}memory-engine-debian12-merged-main-default", "yk-0ther1-memory-engine-debian12-merged-main-default",
-                "yk-0ther2-rsync-dirlinks-debian11-split-main-default"]
+    others = ["yk-0ther1-memory-engine-debian12-merged-main-default", "yk-0ther2-rsync-dirlinks-debian11-split-main-default"]
+    hv = FakeHypervisor(names=[f"{mine}memory-engine-debian12-merged-main-default", *others])
     monkeypatch.setattr(paths, "WORK", tmp_path / "work")
-    monkeypatch.setattr(labnet, "domains", lambda prefix="": [d for d in existing if d.startswith(prefix)])
-    monkeypatch.setattr(labnet, "volumes", lambda prefix="": [])
-    monkeypatch.setattr(labnet, "remove_domain", existing.remove)
     torn = []
     monkeypatch.setattr(labnet, "teardown", lambda: torn.append(True))
-    commands.destroy("all")
-    assert existing == ["yk-0ther1-memory-engine-debian12-merged-main-default", "yk-0ther2-rsync-dirlinks-debian11-split-main-default"]
-    assert torn == [], "other checkouts' VMs still use the lab network"
-    assert "left 2 VMs of other checkouts alone" in capsys.readouterr().err
-    existing[:] = []
-    commands.destroy("all")
+    with providers.substituted(hv):
+        commands.destroy("all")
+        assert hv.names == others
+        assert torn == [], "other checkouts' VMs still use the lab network"
+        assert "left 2 VMs of other checkouts alone" in capsys.readouterr().err
+        hv.names.clear()
+        commands.destroy("all")
     assert torn == [True]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from yarakashi import YarakashiError, catalogue, vagrantfile
+from yarakashi import YarakashiError, catalogue, providers, vagrantfile
 
 CASES = [
     (lab, plat, provider)
@@ -99,10 +99,10 @@ def test_provider_and_accelerator_choices_are_checked(monkeypatch) -> None:
         vagrantfile.libvirt_driver()
     monkeypatch.delenv("YARAKASHI_PROVIDER", raising=False)
     monkeypatch.setattr(shutil, "which", lambda tool: tool == "virsh")
-    assert vagrantfile.provider(catalogue.platform("ubuntu-18.04")) == "libvirt", "detected: no VBoxManage"
+    assert providers.select(catalogue.platform("ubuntu-18.04")) == "libvirt", "detected: no VBoxManage"
     monkeypatch.setattr(shutil, "which", lambda tool: True)
-    assert vagrantfile.provider(catalogue.platform("ubuntu-18.04")) == "virtualbox", "both: the platform's first"
+    assert providers.select(catalogue.platform("ubuntu-18.04")) == "virtualbox", "both: the platform's first"
     monkeypatch.setenv("YARAKASHI_PROVIDER", "virtualbox")
-    assert vagrantfile.provider(catalogue.platform("ubuntu-18.04")) == "virtualbox"
+    assert providers.select(catalogue.platform("ubuntu-18.04")) == "virtualbox"
     with pytest.raises(catalogue.UnknownName, match="unknown provider 'virtualbox' for platform debian12-merged"):
-        vagrantfile.provider(catalogue.platform("debian12-merged"))
+        providers.select(catalogue.platform("debian12-merged"))

@@ -1,0 +1,136 @@
+"""Hypervisors: one module per Vagrant provider owns every act on its VMs.
+
+A provider module holds a class with the methods of :class:`Provider` and an instance of it
+called ``PROVIDER``. Hard stop, power cycle, console keys, reading a stopped disk, snapshots,
+clean-up of what Vagrant leaves, the box format and its preload: nothing outside the module
+asks which hypervisor runs a VM. Adding a provider is adding a module here, its name in
+:data:`MODULES` and :data:`TOOLS`, and its block in ``Vagrantfile.j2`` (README "Adding a provider").
+
+>>> sorted(MODULES)
+['libvirt', 'virtualbox']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from yarakashi import YarakashiError
+
+if TYPE_CHECKING:
+    import vagrant as vagrant_lib
+
+    from yarakashi.catalogue import Platform
+
+#: Provider name -> the module that implements it (imported only when used).
+MODULES = {"libvirt": "yarakashi.providers.libvirt", "virtualbox": "yarakashi.providers.virtualbox"}
+#: The command whose presence tells that a provider is installed.
+TOOLS = {"libvirt": "virsh", "virtualbox": "VBoxManage"}
+
+
+class Unsupported(YarakashiError):
+    """The provider cannot do this (e.g. SysRq keys on VirtualBox)."""
+
+
+class Vm(Protocol):
+    """What a provider needs of a lab VM (``machine.Machine`` is one)."""
+
+    domain: str  # the hypervisor's name of the VM
+    workdir: Path
+
+    def vagrant(self) -> "vagrant_lib.Vagrant": ...
+
+
+class Provider(Protocol):
+    """Every act on a VM that depends on the hypervisor."""
+
+    name: str
+
+    def prepare(self) -> str:
+        """Make the hypervisor usable; returns the SSH ProxyCommand guests need ('' for none)."""
+
+    def hard_stop(self, vm: Vm) -> None:
+        """Pull the plug (a broken guest cannot shut down)."""
+
+    def power_cycle(self, vm: Vm) -> bool:
+        """The power button, the plug after a grace time, then a cold start; True if it shut down by itself."""
+
+    def sysrq(self, vm: Vm, key: str) -> None:
+        """Alt+SysRq+``key`` on the console keyboard."""
+
+    def read_offline(self, vm: Vm, path: str) -> str:
+        """Stop the VM and ``debugfs stat`` ``path`` on its disk."""
+
+    def snapshot(self, vm: Vm, name: str) -> None:
+        """Save the VM's state as ``name``."""
+
+    def restore(self, vm: Vm, name: str) -> None:
+        """Return the VM to the state saved as ``name``."""
+
+    def forget(self, vm: Vm, name: str) -> None:
+        """Delete the saved state ``name``."""
+
+    def remove(self, vm: Vm) -> None:
+        """Remove whatever is left of the VM after ``vagrant destroy`` (or instead of it)."""
+
+    def vms(self, prefix: str) -> list[str]:
+        """Names of the VMs (running or not) that start with ``prefix``."""
+
+    def sweep(self, prefix: str) -> list[str]:
+        """Remove every VM and disk named ``prefix...``; returns the VMs removed."""
+
+    def preload_box(self, plat: "Platform") -> None:
+        """Put a built box where new VMs are made from, before Vagrant would (slowly)."""
+
+
+_substitutes: dict[str, Provider] = {}
+
+
+def get(name: str) -> Provider:
+    """The provider called ``name``.
+
+    >>> get("libvirt").name
+    'libvirt'
+    """
+    from yarakashi.catalogue import choose
+
+    if name in _substitutes:
+        return _substitutes[name]
+    return importlib.import_module(MODULES[choose("provider", name, list(MODULES))]).PROVIDER
+
+
+def installed() -> list[str]:
+    """The providers whose tool is on PATH (or that a test substituted)."""
+    return [name for name in MODULES if name in _substitutes or shutil.which(TOOLS[name])]
+
+
+@contextlib.contextmanager
+def substituted(provider: Provider) -> Iterator[Provider]:
+    """Use ``provider`` (a test's fake hypervisor) wherever ``provider.name`` is asked for."""
+    _substitutes[provider.name] = provider
+    try:
+        yield provider
+    finally:
+        del _substitutes[provider.name]
+
+
+def select(plat: "Platform") -> str:
+    """The provider for ``plat``: ``YARAKASHI_PROVIDER`` if set, else the first of the
+    platform's providers that is installed, else its first.
+
+    >>> from yarakashi import catalogue
+    >>> select(catalogue.platform("debian12-merged"))
+    'libvirt'
+    """
+    from yarakashi.catalogue import choose
+
+    wanted = os.environ.get("YARAKASHI_PROVIDER")
+    if not wanted:
+        found = [p for p in plat.providers if p in installed()]
+        wanted = (found or list(plat.providers))[0]
+    return choose("provider", wanted, plat.providers, f"for platform {plat.name}")

@@ -1,0 +1,97 @@
+"""Running the tests: a lab's real-VM tests (``lab.test``, ``--repeat N``) and the whole suite
+(``./run test``: unit tests, then every lab module in parallel lanes).
+
+Interrupted, they pass the signal on to pytest, which removes its VMs, then sweep whatever
+test VMs of this checkout are left.
+
+>>> TEST_PREFIX
+'test-'
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from yarakashi import YarakashiError, catalogue, failures, labnet, lanes, paths, providers
+from yarakashi.commands import TEST_PREFIX, check, workdir_machines
+from yarakashi.progress import say
+
+
+def _sweep_test_vms(labs: list[str], exc: failures.Interrupted) -> None:
+    """What an interrupted pytest run could not remove itself: this checkout's test VMs."""
+    for name in labs:
+        for m in workdir_machines(name):
+            if m.instance.startswith(TEST_PREFIX) and m.exists():
+                m.destroy()
+                exc.cleaned.append(f"VM {m.domain}")
+    if not any(c.startswith("VM") for c in exc.cleaned):
+        exc.cleaned.append("nothing left by the tests (pytest removed its VMs)")
+
+
+def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, repeat: int = 1) -> int:
+    """Run the lab's real-VM tests with pytest (``repeat`` times in a row); on an Ubuntu
+    platform, observe instead.
+
+    The tests assert what was verified on the offline platforms. On a platform whose outcome
+    is only expected, the lab's check list runs and its observations are printed next to the
+    expectations: a guess is reported, never asserted.
+    """
+    lab = catalogue.lab(lab_name)
+    if platform and not catalogue.platform(catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")).offline:
+        _, report = check(lab.name, None, platform, instance="observe")
+        print(report)
+        return 0
+    module = paths.REPO / "tests" / "lab" / f"test_{lab.name.replace('-', '_')}.py"
+    if not module.exists():
+        raise YarakashiError(f"lab {lab.name} has no tests yet ({module.relative_to(paths.REPO)})")
+    runs = []
+    try:
+        for n in range(1, repeat + 1):
+            xml = paths.WORK / "reports" / f"{lab.name}-run-{n}.xml"
+            xml.parent.mkdir(parents=True, exist_ok=True)
+            start = time.monotonic()
+            if repeat > 1:
+                say(f"{lab.name}: run {n} of {repeat}")
+            code = pytest(["-s", "-v", str(module), f"--junitxml={xml}", *pytest_args.split()])
+            runs.append((code, time.monotonic() - start, lanes.outcomes([xml])))
+    except failures.Interrupted as exc:
+        _sweep_test_vms([lab.name], exc)
+        raise
+    if repeat > 1:
+        for n, (code, took, counts) in enumerate(runs, 1):
+            print(f"run {n}: exit {code}, {counts['passed']} passed, {counts['failed']} failed in {took:.0f} s")
+        green = sum(1 for code, _, _ in runs if code == 0)
+        print(f"{lab.name}: {green} of {repeat} runs green")
+    return max(code for code, _, _ in runs)
+
+
+def test_suite(unit_only: bool, lane_count: int, extra: list[str]) -> int:
+    """The whole suite: doctests and unit tests, then the lab tests in parallel lanes.
+
+    Ends with one closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
+    """
+    xml = paths.WORK / "reports" / "unit.xml"
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    code = pytest(["yarakashi", "tests/unit", f"--junitxml={xml}", *extra])
+    totals = lanes.outcomes([xml])
+    if not unit_only:
+        try:
+            lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra)
+        except failures.Interrupted as exc:
+            _sweep_test_vms(list(catalogue.labs()), exc)
+            raise
+        if not providers.get("libvirt").vms("yk-"):
+            labnet.teardown()
+        code = max(code, lab_code)
+        totals = {k: totals[k] + lab_totals[k] for k in totals}
+    print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
+    return code
+
+
+def pytest(args: list[str]) -> int:
+    """Run pytest from the project's environment; returns its exit code."""
+    cmd = [sys.executable, "-m", "pytest", *args]
+    say("running " + " ".join(cmd[2:]))
+    return failures.wait_children([subprocess.Popen(cmd, cwd=paths.REPO)])[0]
