@@ -39,6 +39,15 @@ def offline_platforms(lab: catalogue.Lab) -> list[str]:
     return [p for p in lab.platforms if catalogue.platform(p).offline]
 
 
+def check_platform(lab: catalogue.Lab) -> str:
+    """Where ``lab.check`` runs without ``--platform``: the lab's last offline platform.
+
+    >>> check_platform(catalogue.lab("apparmor-cache"))
+    'debian12-merged'
+    """
+    return offline_platforms(lab)[-1]
+
+
 def existing(lab_name: str, platform: str | None) -> Machine:
     """The one VM of a lab a task means; ambiguous or absent VMs are an error."""
     if platform:
@@ -129,7 +138,7 @@ def check(
         raise YarakashiError(f"lab {lab.name} has no check list (check = [...] and a verify step in lab.toml)")
     if fix and not Path(fix).is_file():
         raise YarakashiError(f"fix script not found: {fix}")
-    plat = platform or offline_platforms(lab)[-1]
+    plat = platform or check_platform(lab)
     m = machines_of(lab.name, plat, instance, {"fix": Path(fix)} if fix else None)[0]
     m.destroy()
     passed, reports, fix_run = False, [], StepRun("fix", None)

@@ -17,7 +17,7 @@ TEST_MINUTES = 18
 
 
 def check(lab: str, fix: str | None, platform: str | None, instance: str, wait: int = 300) -> tuple[bool, str]:
-    plat = platform or catalogue.lab(lab).platforms[-1]
+    plat = platform or commands.check_platform(catalogue.lab(lab))
     CREATED.add(Machine(catalogue.lab(lab), catalogue.platform(plat), instance).domain)
     return commands.check(lab, fix, platform, instance=instance, verify_wait=wait)
 
