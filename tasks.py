@@ -78,12 +78,13 @@ def run(c, name, step, platform=None, script=None):
         raise Exit(f"{ended.describe()} (for a break that may be the point); see the log above", code=1)
 
 
-@task(help={"fix": "your fix script (default: the lab's own)", "platform": "default: the lab's last platform",
-            "keep": "keep the VM afterwards"})
+@task(help={"fix": "your fix script (default: the lab's own)", "platform": "default: the lab's last offline platform",
+            "keep": "keep the VM afterwards",
+            "fix_bound": f"seconds your fix may run before it is ended (default {commands.FIX_BOUND})"})
 @friendly
-def check(c, name, fix=None, platform=None, keep=False):
+def check(c, name, fix=None, platform=None, keep=False, fix_bound=str(commands.FIX_BOUND)):
     """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
-    verdict(commands.check(name, fix, platform, keep))
+    verdict(commands.check(name, fix, platform, keep, fix_bound=commands.positive_int("--fix-bound", fix_bound)))
 
 
 @task(help=PLATFORM)

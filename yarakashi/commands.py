@@ -126,10 +126,17 @@ def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> 
     return m.run(phase, check=False)
 
 
+#: Seconds a fix script may run in ``lab.check`` before it is ended (``--fix-bound``).
+FIX_BOUND = 300
+
+
 def check(
-    lab_name: str, fix: str | None, platform: str | None, keep: bool = False, instance: str = "check", verify_wait: int = 300
+    lab_name: str, fix: str | None, platform: str | None, keep: bool = False, instance: str = "check",
+    verify_wait: int = 300, fix_bound: int = FIX_BOUND,
 ) -> tuple[bool, str]:
     """Run the lab's ``check`` list on a fresh VM with ``fix`` as the fix step: (passed, report).
+
+    The fix runs under ``fix_bound`` seconds; one that runs longer is ended and reported so.
 
     How a trainee checks a solution, and how another project proves its procedure safe.
     """
@@ -140,6 +147,7 @@ def check(
         raise YarakashiError(f"fix script not found: {fix}")
     plat = platform or check_platform(lab)
     m = machines_of(lab.name, plat, instance, {"fix": Path(fix)} if fix else None)[0]
+    m.bounds["fix"] = fix_bound
     m.destroy()
     passed, reports, fix_run = False, [], StepRun("fix", None)
     try:

@@ -29,7 +29,10 @@ from yarakashi.teelog import tee_cm
 from yarakashi.vagrantfile import GUEST_LAB_DIR
 
 #: The line common/run-step.sh prints when a step ends, and the failed command it noted.
-STEP_END = re.compile(r"\[yarakashi\] step (?P<phase>\S+) exited (?P<rc>\d+)(?: \(last failed command: (?P<last>.*)\))?$")
+STEP_END = re.compile(r"\[yarakashi\] step (?P<phase>\S+) exited (?P<rc>\d+)(?P<late> \(did not finish within \d+ s\))?"
+                      r"(?: \(last failed command: (?P<last>.*)\))?$")
+#: How Vagrant prefixes what a step prints.
+GUEST_OUTPUT = re.compile(r"^(?:\[[^]]*\] )?\s+default: (?P<line>.*)$")
 
 
 @dataclass(frozen=True)
@@ -38,28 +41,41 @@ class StepRun:
     e.g. Vagrant failed to upload it) and the last command that failed in it.
 
     >>> StepRun.from_log("fix", "  default: [yarakashi] step fix exited 1 (last failed command: line 7: cp -r a b (exit 1))")
-    StepRun(phase='fix', exit_code=1, last_failed='line 7: cp -r a b (exit 1)')
+    StepRun(phase='fix', exit_code=1, last_failed='line 7: cp -r a b (exit 1)', bound=0, last_output='')
+    >>> StepRun.from_log("fix", "[x/y/z]     default: waiting for mariadb\\n"
+    ...                  "[x/y/z]     default: [yarakashi] step fix exited 124 (did not finish within 300 s)").describe()
+    'fix did not finish within 300 s (ended with exit 124); its last output: waiting for mariadb'
     >>> bool(StepRun("fix", 0)), StepRun("fix", None).describe()
     (True, 'fix did not report an exit status (see the log)')
+    >>> StepRun("fix", 124, bound=300, last_output="restarting mariadb").describe()
+    'fix did not finish within 300 s (ended with exit 124); its last output: restarting mariadb'
     """
 
     phase: str
     exit_code: int | None
     last_failed: str = ""
+    bound: int = 0  # set when the step ran past its bound
+    last_output: str = ""
 
     def __bool__(self) -> bool:
         return self.exit_code == 0
 
     @classmethod
     def from_log(cls, phase: str, text: str) -> "StepRun":
-        for line in reversed(text.splitlines()):
-            found = STEP_END.search(line.rstrip())
+        lines = text.splitlines()
+        for n in range(len(lines) - 1, -1, -1):
+            found = STEP_END.search(lines[n].rstrip())
             if found and found["phase"] == phase:
-                return cls(phase, int(found["rc"]), found["last"] or "")
+                printed = [m["line"].strip() for m in map(GUEST_OUTPUT.match, lines[:n]) if m and m["line"].strip()]
+                bound = int(found["late"].split()[-2]) if found["late"] else 0
+                return cls(phase, int(found["rc"]), found["last"] or "", bound, " | ".join(printed[-3:]))
         return cls(phase, None)
 
     def describe(self) -> str:
-        """``fix exited 1 at line 7: cp -r a b (exit 1)``"""
+        """``fix exited 1; last failed command: line 7: cp -r a b (exit 1)``"""
+        if self.bound:
+            return (f"{self.phase} did not finish within {self.bound} s (ended with exit {self.exit_code}); "
+                    f"its last output: {self.last_output or 'none'}")
         if self.exit_code is None:
             return f"{self.phase} did not report an exit status (see the log)"
         where = f"; last failed command: {self.last_failed}" if self.last_failed else ""
@@ -82,6 +98,8 @@ class Machine:
             raise YarakashiError(f"instance name must be short lower-case words with '-', not {instance!r}")
         self.lab, self.platform, self.instance = lab, plat, instance
         self.scripts = dict(scripts or {})
+        #: Seconds a step may run (``lab.check`` bounds the fix); past it the step is ended.
+        self.bounds: dict[str, int] = {}
         self.provider = hypervisor.name if hypervisor else providers.select(plat)
         self.hv = hypervisor or providers.get(self.provider)
         self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
@@ -114,7 +132,7 @@ class Machine:
         """Write the Vagrantfile into the work directory (the hypervisor made ready first)."""
         proxy = self.hv.prepare()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, proxy, self.provider)
+        text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, proxy, self.provider, self.bounds)
         path = self.workdir / "Vagrantfile"
         path.write_text(text)
         return path

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -59,10 +59,13 @@ class Step:
     phase: str
     script: str
     upload: str = ""
+    bound: int = 0  # seconds the step may run (0: no bound)
 
 
-def steps(lab: catalogue.Lab, plat: catalogue.Platform, scripts: dict[str, Path] | None = None) -> list[Step]:
-    """The lab's steps on ``plat``; ``scripts`` overrides a step's script (a trainee's fix).
+def steps(lab: catalogue.Lab, plat: catalogue.Platform, scripts: dict[str, Path] | None = None,
+          bounds: dict[str, int] | None = None) -> list[Step]:
+    """The lab's steps on ``plat``; ``scripts`` overrides a step's script (a trainee's fix),
+    ``bounds`` gives a step the seconds it may run.
 
     >>> steps(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"))[0].script
     '/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh'
@@ -77,7 +80,7 @@ def steps(lab: catalogue.Lab, plat: catalogue.Platform, scripts: dict[str, Path]
             raise YarakashiError(f"script for {phase} not found: {script}")
         found = [s for s in found if s.phase != phase]
         found.append(Step(phase, f"{GUEST_STEP_DIR}/{phase}", str(Path(script).resolve())))
-    return found
+    return [replace(s, bound=int((bounds or {}).get(s.phase, 0))) for s in found]
 
 
 def render(
@@ -87,6 +90,7 @@ def render(
     scripts: dict[str, Path] | None = None,
     proxy_command: str = "",
     provider_name: str | None = None,
+    bounds: dict[str, int] | None = None,
 ) -> str:
     """The Vagrantfile text; ``scripts`` overrides a step's script (a trainee's fix)."""
     env = jinja2.Environment(
@@ -99,7 +103,7 @@ def render(
     return env.get_template("Vagrantfile.j2").render(
         lab=lab,
         platform=plat,
-        steps=steps(lab, plat, scripts),
+        steps=steps(lab, plat, scripts, bounds),
         guest_lab_dir=GUEST_LAB_DIR,
         prefix=prefix(lab, plat, instance),
         proxy_command=proxy_command,

@@ -152,3 +152,35 @@ def test_an_interrupt_passes_sigint_on_to_pytest_children_and_waits_for_their_cl
     done = subprocess.run([sys.executable, "-c", parent], cwd=paths.REPO, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "interrupted SIGTERM 2", done.stderr
     assert marker.read_text() == "yes"
+
+
+def run_step(tmp_path: Path, script: str, bound: int) -> subprocess.CompletedProcess[str]:
+    """provisioning/common/run-step.sh as Vagrant runs it in a guest, here with the guard stubbed
+    (on the host the real guard refuses: tests/unit/test_guard.py)."""
+    lab = tmp_path / "lab"
+    (lab / "common").mkdir(parents=True)
+    for name in ("run-step.sh", "errline.sh"):
+        text = (paths.PROVISIONING / "common" / name).read_text().replace("/run/yarakashi-step-", f"{tmp_path}/step-")
+        (lab / "common" / name).write_text(text)
+    (lab / "common" / "guard.sh").write_text("")
+    (tmp_path / "fix").write_text(script)
+    return subprocess.run(["bash", str(lab / "common" / "run-step.sh"), "fix", str(tmp_path / "fix"), str(bound)],
+                          env={**os.environ, "YK_LAB_DIR": str(lab)}, capture_output=True, text=True, timeout=60)
+
+
+def test_a_step_reports_its_exit_status_and_the_failed_line(tmp_path) -> None:
+    done = run_step(tmp_path, "#!/bin/bash\nset -e\necho deploying\nfalse || true\nls /nonexistent-yk\necho never\n", 0)
+    assert done.returncode == 2
+    assert done.stdout.splitlines()[-1] == "[yarakashi] step fix exited 2 (last failed command: line 5: ls /nonexistent-yk (exit 2))"
+
+
+def test_a_step_past_its_bound_is_ended_and_said_so(tmp_path) -> None:
+    start = time.monotonic()
+    done = run_step(tmp_path, "#!/bin/bash\necho restarting mariadb\nsleep 30\n", 1)
+    assert time.monotonic() - start < 15
+    assert done.stdout.splitlines()[-1] == "[yarakashi] step fix exited 124 (did not finish within 1 s)"
+    from yarakashi.machine import StepRun
+
+    log = "".join(f"[l/p/i]     default: {line}\n" for line in done.stdout.splitlines())
+    assert StepRun.from_log("fix", log).describe() == (
+        "fix did not finish within 1 s (ended with exit 124); its last output: restarting mariadb")

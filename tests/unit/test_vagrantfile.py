@@ -54,7 +54,7 @@ def test_rendered_vagrantfile_passes_vagrant_validate(lab, plat, provider, tmp_p
     for step, script in lab.steps_for(plat).items():
         assert f'config.vm.provision "{step}", type: "shell", run: "never"' in text
         guest_script = vagrantfile.GUEST_LAB_DIR + "/" + script.removeprefix("provisioning/")
-        assert f'args: ["{step}", "{guest_script}"]' in text
+        assert f'args: ["{step}", "{guest_script}", "0"]' in text
 
 
 @pytest.mark.parametrize("provider", ["libvirt", "virtualbox"])
@@ -83,8 +83,8 @@ def test_a_trainees_script_replaces_the_phase(tmp_path) -> None:
     lab = catalogue.lab("rsync-dirlinks")
     text = vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"fix": mine})
     assert f'config.vm.provision "upload-fix", type: "file", run: "never",\n    source: "{mine}", destination: "/home/vagrant/yarakashi-steps/fix"' in text
-    assert 'args: ["fix", "/home/vagrant/yarakashi-steps/fix"]' in text
-    assert 'args: ["break", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh"]' in text
+    assert 'args: ["fix", "/home/vagrant/yarakashi-steps/fix", "0"]' in text
+    assert 'args: ["break", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh", "0"]' in text
     with pytest.raises(YarakashiError, match="not found"):
         vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"fix": tmp_path / "nope.sh"})
     with pytest.raises(catalogue.UnknownName, match="unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, verify"):
@@ -106,3 +106,10 @@ def test_provider_and_accelerator_choices_are_checked(monkeypatch) -> None:
     assert providers.select(catalogue.platform("ubuntu-18.04")) == "virtualbox"
     with pytest.raises(catalogue.UnknownName, match="unknown provider 'virtualbox' for platform debian12-merged"):
         providers.select(catalogue.platform("debian12-merged"))
+
+
+def test_a_bounded_step_gets_its_bound() -> None:
+    lab = catalogue.lab("rsync-dirlinks")
+    text = vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", bounds={"fix": 300})
+    assert 'args: ["fix", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-fixed.sh", "300"]' in text
+    assert 'args: ["break", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh", "0"]' in text
