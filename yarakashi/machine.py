@@ -149,9 +149,10 @@ class Machine:
         boxes.ensure(self.platform)
         self.render()
         start = time.monotonic()
-        say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")
         with failures.undo_on_failure(f"VM {self.domain}", self.destroy), \
                 failures.step(f"vagrant up of {self.name}", self.log):
+            # Said inside the step: whoever acts on this line (a test sending SIGINT) is in it.
+            say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")
             self.vagrant().up(provider=self.provider)
             self.refresh_ssh_config()
         say(f"{self.domain} is up after {time.monotonic() - start:.0f} s")
@@ -171,10 +172,10 @@ class Machine:
         self.lab.script(phase, self.platform.name)
         self.render()
         uploads = ["upload", *([f"upload-{phase}"] if phase in self.scripts else [])]
-        say(f"running {phase} of {self.lab.name} on {self.platform.name} ({self.instance})")
         offset = self.log.stat().st_size if self.log.exists() else 0
         try:
             with failures.step(f"{phase} of {self.name}", self.log):
+                say(f"running {phase} of {self.lab.name} on {self.platform.name} ({self.instance})")
                 self.vagrant().provision(provision_with=[*uploads, phase])
         except failures.ToolFailed:
             if check:
@@ -195,8 +196,8 @@ class Machine:
         script = self.lab.script("verify", self.platform.name).resolve().relative_to(paths.PROVISIONING)
         command = (f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_JSON=1 YK_VERIFY_WAIT={int(wait)} "
                    f"bash {GUEST_LAB_DIR}/{script}")
-        say(f"verify on {self.name} (waits up to {wait} s for the boot to finish)")
         with failures.step(f"verify of {self.name}"):
+            say(f"verify on {self.name} (waits up to {wait} s for the boot to finish)")
             done = self.ssh(command, timeout=wait + 120)
         if done.returncode in (124, 255):
             seen = "timed out" if done.returncode == 124 else done.stderr.strip() or "closed at once"
@@ -224,7 +225,8 @@ class Machine:
 
     def reboot(self, timeout: float = guest.REBOOT_TIMEOUT) -> str:
         """A real reboot from inside the guest; returns the new boot id once SSH is back."""
-        return self.guest.reboot(timeout, self._refresh_quietly)
+        with failures.step(f"reboot of {self.name}"):
+            return self.guest.reboot(timeout, self._refresh_quietly)
 
     def power_cycle(self, timeout: float = guest.REBOOT_TIMEOUT) -> str:
         """Power off (the power button, the plug after a grace time) and cold-start; the new
