@@ -14,6 +14,7 @@ Examples::
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from yarakashi import YarakashiError, boxes, catalogue, commands, failures, paths, suite
+from yarakashi.verdict import Report
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,11 +46,10 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def verdict(result: tuple[bool, str]) -> None:
-    """Print a PASS/FAIL report; exit 1 when it failed."""
-    passed, report = result
-    print(report)
-    if not passed:
+def verdict(report: Report, as_json: bool = False) -> None:
+    """Print a verdict, as text or (``--json``) as one JSON object; exit 1 when it failed."""
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.text())
+    if not report.passed:
         raise Exit(code=1)
 
 
@@ -79,12 +80,12 @@ def run(c, name, step, platform=None, script=None):
 
 
 @task(help={"fix": "your fix script (default: the lab's own)", "platform": "default: the lab's last offline platform",
-            "keep": "keep the VM afterwards",
+            "keep": "keep the VM afterwards", "json": "print the verdict as one JSON object",
             "fix_bound": f"seconds your fix may run before it is ended (default {commands.FIX_BOUND})"})
 @friendly
-def check(c, name, fix=None, platform=None, keep=False, fix_bound=str(commands.FIX_BOUND)):
+def check(c, name, fix=None, platform=None, keep=False, fix_bound=str(commands.FIX_BOUND), json=False):
     """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
-    verdict(commands.check(name, fix, platform, keep, fix_bound=commands.positive_int("--fix-bound", fix_bound)))
+    verdict(commands.check(name, fix, platform, keep, fix_bound=commands.positive_int("--fix-bound", fix_bound)), json)
 
 
 @task(help=PLATFORM)
@@ -101,14 +102,15 @@ def sysrq(c, name, key, platform=None):
     commands.sysrq(name, key, platform)
 
 
-RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest TimeoutStartSec that matters + 60)"}
+RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest TimeoutStartSec that matters + 60)",
+          "json": "print the verdict as one JSON object"}
 
 
 @task(help={**PLATFORM, **RETEST, "reboot": "power off and cold-start first (default); --no-reboot: read-only"})
 @friendly
-def retest(c, name, platform=None, reboot=True, bound=None):
+def retest(c, name, platform=None, reboot=True, bound=None, json=False):
     """The organisers' reboot test on a lab VM, PASS/FAIL per check: invoke lab.retest apparmor-cache."""
-    verdict(commands.lab_retest(name, platform, reboot, bound))
+    verdict(commands.lab_retest(name, platform, reboot, bound), json)
 
 
 @task(name="retest", iterable=["service"], help={
@@ -117,9 +119,9 @@ def retest(c, name, platform=None, reboot=True, bound=None):
     "data": "a command printing your data (run with sudo -n)", "data_written": "a file on the host with that output, saved earlier",
     "reboot": "reboot it first (sudo systemctl reboot); without it nothing on the host changes"})
 @friendly
-def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None):
+def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None, json=False):
     """The reboot test on your own server: invoke retest --host isu1 --service mysql --service nginx."""
-    verdict(commands.host_retest(host, ssh_config, service or [], data, data_written, reboot, bound))
+    verdict(commands.host_retest(host, ssh_config, service or [], data, data_written, reboot, bound), json)
 
 
 @task

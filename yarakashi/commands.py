@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
 from pathlib import Path
 
 from yarakashi import YarakashiError, boxes, catalogue, failures, guest, labnet, paths, providers, retest, vagrantfile, verdict
@@ -133,8 +135,8 @@ FIX_BOUND = 300
 def check(
     lab_name: str, fix: str | None, platform: str | None, keep: bool = False, instance: str = "check",
     verify_wait: int = 300, fix_bound: int = FIX_BOUND,
-) -> tuple[bool, str]:
-    """Run the lab's ``check`` list on a fresh VM with ``fix`` as the fix step: (passed, report).
+) -> verdict.Report:
+    """Run the lab's ``check`` list on a fresh VM with ``fix`` as the fix step: the verdict.
 
     The fix runs under ``fix_bound`` seconds; one that runs longer is ended and reported so.
 
@@ -149,7 +151,9 @@ def check(
     m = machines_of(lab.name, plat, instance, {"fix": Path(fix)} if fix else None)[0]
     m.bounds["fix"] = fix_bound
     m.destroy()
-    passed, reports, fix_run = False, [], StepRun("fix", None)
+    start = time.monotonic()
+    phases: list[tuple[str, list[verdict.Check]]] = []
+    fix_run = StepRun("fix", None)
     try:
         m.up()
         for n, step in enumerate(lab.check):
@@ -157,10 +161,9 @@ def check(
                 m.reboot()
             elif step == "verify":
                 checks = m.verify(wait=verify_wait)
-                passed = verdict.passed(checks)
-                reports.append(f"verify (after {' -> '.join(lab.check[:n])}):\n{verdict.table(checks)}")
-                say(reports[-1])
-                if not passed:
+                phases.append((f"verify (after {' -> '.join(lab.check[:n])})", checks))
+                say(f"{phases[-1][0]}:\n{verdict.table(checks)}")
+                if not verdict.passed(checks):
                     break
             else:
                 ran = m.run(step, check=step not in ("break", "fix"))
@@ -172,27 +175,32 @@ def check(
     finally:
         if not keep:
             m.destroy()
-    outcome = "PASS" if passed else "FAIL"
-    evidence = catalogue.EVIDENCE[catalogue.platform(plat).evidence]
+    evidence = catalogue.platform(plat).evidence
     expected = "; ".join(f"{k}: {v}" for k, v in lab.expect.get(plat, {}).items()) or "(none stated)"
-    header = (f"{lab.name} on {plat}, fix {fix or lab.steps_for(plat)['fix']}\nexpected ({evidence}): {expected}\n"
-              f"the fix script: {'your ' if fix else ''}{fix_run.describe()}\n")
-    return passed, header + "\n".join(reports) + f"\nobserved: {outcome}"
+    script = Path(fix) if fix else lab.script("fix", plat)
+    header = [f"{lab.name} on {plat}, fix {fix or lab.steps_for(plat)['fix']}",
+              f"expected ({catalogue.EVIDENCE[evidence]}): {expected}",
+              f"the fix script: {'your ' if fix else ''}{fix_run.describe()}"]
+    facts = {"lab": lab.name, "platform": plat, "evidence": evidence,
+             "fix": {"path": str(script), "sha256": hashlib.sha256(script.read_bytes()).hexdigest(),
+                     "exit_code": fix_run.exit_code, "ended": fix_run.describe()}}
+    return verdict.Report("lab.check", m.name, phases, header, facts, time.monotonic() - start)
 
 
-def lab_retest(lab_name: str, platform: str | None, reboot: bool = True, bound: str | None = None) -> tuple[bool, str]:
+def lab_retest(lab_name: str, platform: str | None, reboot: bool = True, bound: str | None = None) -> verdict.Report:
     """The organisers' reboot test on a lab's VM (lab.toml ``[retest]``): (passed, table)."""
     seconds = _bound(bound)
     m = existing(lab_name, platform)
     if not m.exists():
         raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
-    return _retest(m, m.lab.retest, reboot, seconds)
+    facts = {"lab": m.lab.name, "platform": m.platform.name, "evidence": m.platform.evidence}
+    return _retest(m, m.lab.retest, reboot, seconds, "lab.retest", facts)
 
 
 def host_retest(
     host: str, ssh_config: str | None, services: list[str], data: str, data_written: str,
     reboot: bool = False, bound: str | None = None,
-) -> tuple[bool, str]:
+) -> verdict.Report:
     """The same test on any host ``ssh`` reaches (a team's own contest server): (passed, table)."""
     seconds = _bound(bound)
     config = Path(ssh_config).expanduser() if ssh_config else None
@@ -219,11 +227,14 @@ def _bound(text: str | None) -> float | None:
     return seconds
 
 
-def _retest(target: retest.Target, spec: catalogue.Spec, reboot: bool, bound: float | None) -> tuple[bool, str]:
+def _retest(target: retest.Target, spec: catalogue.Spec, reboot: bool, bound: float | None,
+            kind: str = "retest", facts: dict[str, object] | None = None) -> verdict.Report:
     mode = "power off, cold start, then the checks" if reboot else "read-only: the checks on the current boot"
     say(f"retest of {target.name}: {mode}")
+    start = time.monotonic()
     checks = retest.run(target, spec, reboot=reboot, bound=bound)
-    return verdict.passed(checks), f"retest of {target.name} ({mode})\n" + verdict.table(checks)
+    return verdict.Report(kind, target.name, [(f"retest of {target.name} ({mode})", checks)],
+                          facts={**(facts or {}), "reboot": reboot}, elapsed=time.monotonic() - start)
 
 
 def sysrq(lab_name: str, key: str, platform: str | None) -> None:

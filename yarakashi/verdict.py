@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,40 @@ def table(checks: list[Check]) -> str:
     failed = sum(not c.passed for c in checks)
     lines.append(f"FAIL: {failed} of {len(checks)} checks failed" if failed else f"PASS: all {len(checks)} checks passed")
     return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    """A whole verdict: what was checked where, in phases of named checks, and how long it took.
+
+    ``lab.check`` has a phase per verify step (``after`` says what ran before it); a retest has one.
+    Rendered as text for people (:meth:`text`) and as one JSON object for machines (:meth:`to_dict`).
+
+    >>> r = Report("lab.retest", "memory-engine/debian12-merged (main)", [("the boot", [Check.compare("x", "1", "1")])])
+    >>> r.passed, r.to_dict()["verdict"], r.text().splitlines()[-1]
+    (True, 'PASS', 'observed: PASS')
+    """
+
+    kind: str
+    target: str
+    phases: list[tuple[str, list[Check]]]
+    header: list[str] = field(default_factory=list)
+    facts: dict[str, object] = field(default_factory=dict)  # lab, platform, evidence, fix...
+    elapsed: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.phases) and all(passed(checks) for _, checks in self.phases)
+
+    def text(self) -> str:
+        lines = [*self.header]
+        for after, checks in self.phases:
+            lines += [f"{after}:", table(checks)]
+        return "\n".join([*lines, f"observed: {'PASS' if self.passed else 'FAIL'}"])
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind, "target": self.target, **self.facts,
+            "phases": [{"after": after, "checks": [c.to_dict() for c in checks]} for after, checks in self.phases],
+            "elapsed_seconds": round(self.elapsed, 1), "verdict": "PASS" if self.passed else "FAIL",
+        }

@@ -5,10 +5,12 @@ This is how a trainee checks a solution and how another project proves its proce
 
 from __future__ import annotations
 
+import json
 import re
 
 from yarakashi import catalogue, commands, paths
 from yarakashi.machine import Machine
+from yarakashi.progress import say
 
 from .conftest import CREATED
 
@@ -19,7 +21,10 @@ TEST_MINUTES = 18
 def check(lab: str, fix: str | None, platform: str | None, instance: str, wait: int = 300) -> tuple[bool, str]:
     plat = platform or commands.check_platform(catalogue.lab(lab))
     CREATED.add(Machine(catalogue.lab(lab), catalogue.platform(plat), instance).domain)
-    return commands.check(lab, fix, platform, instance=instance, verify_wait=wait)
+    report = commands.check(lab, fix, platform, instance=instance, verify_wait=wait)
+    say("as JSON: " + json.dumps(report.to_dict(), ensure_ascii=False))
+    assert report.to_dict()["verdict"] == ("PASS" if report.passed else "FAIL")
+    return report.passed, report.text()
 
 
 def test_a_safe_deploy_passes() -> None:

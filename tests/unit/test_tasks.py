@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -110,3 +111,19 @@ def test_destroy_all_removes_only_this_checkouts_vms(tmp_path, monkeypatch, caps
         hv.names.clear()
         commands.destroy("all")
     assert torn == [True]
+
+
+def test_retest_json_is_one_object_with_the_checks(tmp_path) -> None:
+    """``retest --host ... --json`` against a port where nothing listens: one JSON object, exit 1."""
+    config = tmp_path / "ssh_config"
+    config.write_text("Host isu1\n  HostName 127.0.0.1\n  Port 9\n")
+    done = invoke("retest", "--host", "isu1", "--ssh-config", str(config), "--service", "mysql.service", "--json",
+                  work=tmp_path / "work")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["kind"] == "retest" and report["target"] == "isu1" and report["verdict"] == "FAIL"
+    assert report["reboot"] is False and report["elapsed_seconds"] >= 0
+    [phase] = report["phases"]
+    assert phase["checks"] == [{"check": "SSH session", "expected": "opens", "observed": phase["checks"][0]["observed"],
+                                "passed": False, "reason": ""}]
+    assert "Connection refused" in phase["checks"][0]["observed"]
