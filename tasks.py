@@ -17,6 +17,7 @@ import functools
 import json
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from invoke import Collection, task
@@ -46,9 +47,12 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def verdict(report: Report, as_json: bool = False) -> None:
-    """Print a verdict, as text or (``--json``) as one JSON object; exit 1 when it failed."""
+def verdict(report: Report, as_json: bool = False, junit: str | None = None) -> None:
+    """Print a verdict, as text or (``--json``) as one JSON object, and write it as JUnit XML
+    (``--junit FILE``); exit 1 when it failed."""
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.text())
+    if junit:
+        report.write_junit(Path(junit))
     if not report.passed:
         raise Exit(code=1)
 
@@ -81,11 +85,12 @@ def run(c, name, step, platform=None, script=None):
 
 @task(help={"fix": "your fix script (default: the lab's own)", "platform": "default: the lab's last offline platform",
             "keep": "keep the VM afterwards", "json": "print the verdict as one JSON object",
+            "junit": "also write the verdict as JUnit XML to this file",
             "fix_bound": f"seconds your fix may run before it is ended (default {commands.FIX_BOUND})"})
 @friendly
-def check(c, name, fix=None, platform=None, keep=False, fix_bound=str(commands.FIX_BOUND), json=False):
+def check(c, name, fix=None, platform=None, keep=False, fix_bound=str(commands.FIX_BOUND), json=False, junit=None):
     """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
-    verdict(commands.check(name, fix, platform, keep, fix_bound=commands.positive_int("--fix-bound", fix_bound)), json)
+    verdict(commands.check(name, fix, platform, keep, fix_bound=commands.positive_int("--fix-bound", fix_bound)), json, junit)
 
 
 @task(help=PLATFORM)
@@ -103,14 +108,14 @@ def sysrq(c, name, key, platform=None):
 
 
 RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest TimeoutStartSec that matters + 60)",
-          "json": "print the verdict as one JSON object"}
+          "json": "print the verdict as one JSON object", "junit": "also write the verdict as JUnit XML to this file"}
 
 
 @task(help={**PLATFORM, **RETEST, "reboot": "power off and cold-start first (default); --no-reboot: read-only"})
 @friendly
-def retest(c, name, platform=None, reboot=True, bound=None, json=False):
+def retest(c, name, platform=None, reboot=True, bound=None, json=False, junit=None):
     """The organisers' reboot test on a lab VM, PASS/FAIL per check: invoke lab.retest apparmor-cache."""
-    verdict(commands.lab_retest(name, platform, reboot, bound), json)
+    verdict(commands.lab_retest(name, platform, reboot, bound), json, junit)
 
 
 @task(name="retest", iterable=["service"], help={
@@ -119,9 +124,10 @@ def retest(c, name, platform=None, reboot=True, bound=None, json=False):
     "data": "a command printing your data (run with sudo -n)", "data_written": "a file on the host with that output, saved earlier",
     "reboot": "reboot it first (sudo systemctl reboot); without it nothing on the host changes"})
 @friendly
-def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None, json=False):
+def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None, json=False,
+                junit=None):
     """The reboot test on your own server: invoke retest --host isu1 --service mysql --service nginx."""
-    verdict(commands.host_retest(host, ssh_config, service or [], data, data_written, reboot, bound), json)
+    verdict(commands.host_retest(host, ssh_config, service or [], data, data_written, reboot, bound), json, junit)
 
 
 @task

@@ -83,6 +83,17 @@ def run(directory: Path, lanes: int, extra: list[str]) -> tuple[int, dict[str, i
     return max(codes, default=5), totals
 
 
+def merge(reports: list[Path], out: Path) -> Path:
+    """One JUnit file of every report that exists (``<testsuites>``), for a CI to read once."""
+    merged = ET.Element("testsuites")
+    for xml in reports:
+        if xml.exists():
+            root = ET.parse(xml).getroot()
+            merged.extend(root.iter("testsuite") if root.tag == "testsuites" else [root])
+    ET.ElementTree(merged).write(out, encoding="utf-8", xml_declaration=True)
+    return out
+
+
 def outcomes(reports: list[Path]) -> dict[str, int]:
     """Passed, failed (failures + errors) and skipped tests summed over junit-xml reports."""
     totals = {"passed": 0, "failed": 0, "skipped": 0}

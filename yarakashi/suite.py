@@ -85,6 +85,8 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str]) -> int:
             labnet.teardown()
         code = max(code, lab_code)
         totals = {k: totals[k] + lab_totals[k] for k in totals}
+    merged = lanes.merge([xml, *sorted(xml.parent.glob("lane-*.xml"))] if not unit_only else [xml], xml.parent / "suite.xml")
+    say(f"JUnit report of the whole run: {merged}")
     print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
     return code
 

@@ -17,7 +17,9 @@ True
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -112,3 +114,29 @@ class Report:
             "phases": [{"after": after, "checks": [c.to_dict() for c in checks]} for after, checks in self.phases],
             "elapsed_seconds": round(self.elapsed, 1), "verdict": "PASS" if self.passed else "FAIL",
         }
+
+    def to_junit(self) -> ET.Element:
+        """JUnit XML: a test suite per report, a test case per check, the facts as properties.
+
+        >>> r = Report("lab.check", "x", [("verify", [Check.compare("/lib", "symlink", "directory")])], facts={"lab": "l"})
+        >>> ET.tostring(r.to_junit()).decode()[:60]
+        '<testsuite name="lab.check x" tests="1" failures="1" time="0'
+        """
+        failed = sum(not c.passed for _, checks in self.phases for c in checks)
+        count = sum(len(checks) for _, checks in self.phases)
+        suite = ET.Element("testsuite", name=f"{self.kind} {self.target}", tests=str(count), failures=str(failed),
+                           time=f"{self.elapsed:.1f}")
+        props = ET.SubElement(suite, "properties")
+        for key, value in self.facts.items():
+            ET.SubElement(props, "property", name=key, value=json.dumps(value) if isinstance(value, dict) else str(value))
+        for after, checks in self.phases:
+            for c in checks:
+                case = ET.SubElement(suite, "testcase", classname=after, name=c.name)
+                if not c.passed:
+                    ET.SubElement(case, "failure", message=c.detail).text = c.detail
+        return suite
+
+    def write_junit(self, path: Path) -> None:
+        """Write :meth:`to_junit` to ``path`` (its directory is made)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ET.ElementTree(self.to_junit()).write(path, encoding="utf-8", xml_declaration=True)

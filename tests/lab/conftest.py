@@ -62,6 +62,17 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
             assert not any(ipaddress.ip_address(addr) in net for net in PRIVATE), f"{name} got {addr}"
 
 
+@pytest.fixture(autouse=True)
+def lab_properties(request: pytest.FixtureRequest, record_property: Callable[[str, object], None]) -> None:
+    """The lab, platform and evidence level of each real-VM test, in the JUnit report."""
+    lab = getattr(request.module, "LAB", None)
+    if lab:
+        record_property("lab", lab)
+        plats = [p for p in catalogue.lab(lab).platforms if catalogue.platform(p).offline]
+        record_property("platform", getattr(request.module, "PLATFORM", ", ".join(plats)))
+        record_property("evidence", "verified")
+
+
 def sh(vm: Machine, command: str, timeout: float = 120) -> str:
     """stdout of a root command in a new SSH session (no session, or a timeout, fails the test)."""
     done = vm.ssh(f"sudo sh -c {shlex.quote(command)}", timeout)

@@ -20,3 +20,15 @@ def test_a_killed_lane_fails_the_suite(tmp_path: Path, monkeypatch: pytest.Monke
     code, totals = lanes.run(modules, 2, ["-p", "no:cacheprovider"])
     assert code == 128 + 15
     assert totals == {"passed": 1, "failed": 1, "skipped": 0}
+
+
+def test_the_suite_report_merges_every_lane(tmp_path) -> None:
+    from yarakashi import lanes
+
+    (tmp_path / "a.xml").write_text('<testsuites><testsuite name="pytest" tests="2" failures="0" errors="0" skipped="0">'
+                                    '<testcase name="x"><properties><property name="lab" value="rsync-dirlinks"/>'
+                                    '</properties></testcase><testcase name="y"/></testsuite></testsuites>')
+    (tmp_path / "b.xml").write_text('<testsuite name="pytest" tests="1" failures="1" errors="0" skipped="0"><testcase name="z"/></testsuite>')
+    out = lanes.merge([tmp_path / "a.xml", tmp_path / "b.xml", tmp_path / "missing.xml"], tmp_path / "suite.xml")
+    assert lanes.outcomes([out]) == {"passed": 2, "failed": 1, "skipped": 0}
+    assert "rsync-dirlinks" in out.read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import xml.etree.ElementTree as ET
 import subprocess
 import sys
 from pathlib import Path
@@ -118,7 +119,7 @@ def test_retest_json_is_one_object_with_the_checks(tmp_path) -> None:
     config = tmp_path / "ssh_config"
     config.write_text("Host isu1\n  HostName 127.0.0.1\n  Port 9\n")
     done = invoke("retest", "--host", "isu1", "--ssh-config", str(config), "--service", "mysql.service", "--json",
-                  work=tmp_path / "work")
+                  "--junit", str(tmp_path / "out" / "retest.xml"), work=tmp_path / "work")
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert report["kind"] == "retest" and report["target"] == "isu1" and report["verdict"] == "FAIL"
@@ -127,3 +128,7 @@ def test_retest_json_is_one_object_with_the_checks(tmp_path) -> None:
     assert phase["checks"] == [{"check": "SSH session", "expected": "opens", "observed": phase["checks"][0]["observed"],
                                 "passed": False, "reason": ""}]
     assert "Connection refused" in phase["checks"][0]["observed"]
+    suite = ET.parse(tmp_path / "out" / "retest.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
+    assert suite.find("testcase").get("name") == "SSH session"
+    assert {p.get("name"): p.get("value") for p in suite.iter("property")} == {"reboot": "False"}
