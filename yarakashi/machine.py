@@ -42,7 +42,8 @@ class StepRun:
 
     >>> StepRun.from_log("fix", "  default: [yarakashi] step fix exited 1 (last failed command: line 7: cp -r a b (exit 1))")
     StepRun(phase='fix', exit_code=1, last_failed='line 7: cp -r a b (exit 1)', bound=0, last_output='')
-    >>> StepRun.from_log("fix", "[x/y/z]     default: waiting for mariadb\\n"
+    >>> StepRun.from_log("fix", "[x/y/z]     default: Running: /tmp/vagrant-shell1.sh\\n"
+    ...                  "[x/y/z]     default: waiting for mariadb\\n"
     ...                  "[x/y/z]     default: [yarakashi] step fix exited 124 (did not finish within 300 s)").describe()
     'fix did not finish within 300 s (ended with exit 124); its last output: waiting for mariadb'
     >>> bool(StepRun("fix", 0)), StepRun("fix", None).describe()
@@ -66,7 +67,8 @@ class StepRun:
         for n in range(len(lines) - 1, -1, -1):
             found = STEP_END.search(lines[n].rstrip())
             if found and found["phase"] == phase:
-                printed = [m["line"].strip() for m in map(GUEST_OUTPUT.match, lines[:n]) if m and m["line"].strip()]
+                printed = [m["line"].strip() for m in map(GUEST_OUTPUT.match, lines[:n])
+                           if m and m["line"].strip() and not m["line"].startswith("Running: /tmp/vagrant-shell")]
                 bound = int(found["late"].split()[-2]) if found["late"] else 0
                 return cls(phase, int(found["rc"]), found["last"] or "", bound, " | ".join(printed[-3:]))
         return cls(phase, None)
