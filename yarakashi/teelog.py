@@ -1,11 +1,12 @@
 """Stream a child's output to the terminal and a log file at once.
 
 python-vagrant hands a file object to ``subprocess``; this gives it the write end of a
-pipe and copies what arrives, line by line, to both places.
+pipe and copies what arrives, line by line, to both places. The terminal copy goes to
+stderr, with the progress lines: stdout carries only a task's result.
 
 >>> import subprocess, tempfile, pathlib
 >>> log = pathlib.Path(tempfile.mkdtemp()) / "x.log"
->>> with tee(log, prefix="[x] ") as fh:
+>>> with tee(log, prefix="[x] ", stream=sys.stdout) as fh:
 ...     _ = subprocess.run(["echo", "hi"], stdout=fh)
 [x] hi
 >>> log.read_text()
@@ -25,8 +26,9 @@ from typing import IO, TextIO
 
 @contextlib.contextmanager
 def tee(log: Path, prefix: str = "", stream: TextIO | None = None) -> Iterator[IO[str]]:
-    """Yield a writable file whose lines go to ``stream`` (stdout) and are appended to ``log``."""
-    out = stream or sys.stdout
+    """Yield a writable file whose lines go to ``stream`` (stderr: stdout is for results, such
+    as a verdict's JSON) and are appended to ``log``."""
+    out = stream or sys.stderr
     log.parent.mkdir(parents=True, exist_ok=True)
     read_fd, write_fd = os.pipe()
 
