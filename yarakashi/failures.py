@@ -16,6 +16,7 @@ listing /nonexistent failed: ls exited 2: ls: cannot access '/nonexistent': No s
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import subprocess
 import time
@@ -26,6 +27,8 @@ from yarakashi import YarakashiError
 
 #: Lines of a tool's output quoted in the one-line message.
 TAIL_LINES = 3
+#: A frame of a Ruby backtrace, as Vagrant prints them when it crashes.
+RUBY_FRAME = re.compile(r"^from \S+:\d+:in ")
 #: Exit code of an interrupted task (as a shell reports SIGINT).
 INTERRUPTED_EXIT = 130
 
@@ -86,12 +89,15 @@ def current() -> str:
 
 
 def tail(text: str, lines: int = TAIL_LINES) -> str:
-    """The last non-empty lines of ``text``, joined into one line.
+    """The last non-empty lines of ``text``, joined into one line; a Ruby backtrace's frames
+    (Vagrant's ``from .../machine.rb:203:in `call'``) are left out, its message is kept.
 
     >>> tail("a\\n\\nb\\nc\\nd\\n", 2)
     'c | d'
+    >>> tail("x.rb:7:in `create': Network not found (Libvirt::Error)\\n\\tfrom /usr/lib/a.rb:3:in `call'\\n", 2)
+    "x.rb:7:in `create': Network not found (Libvirt::Error)"
     """
-    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    kept = [line.strip() for line in text.splitlines() if line.strip() and not RUBY_FRAME.match(line.strip())]
     return " | ".join(kept[-lines:])
 
 

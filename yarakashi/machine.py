@@ -272,6 +272,7 @@ class Machine:
             self.render()
             say(f"destroying {self.domain}")
             self.hv.hard_stop(self)
+            self.hv.before_destroy(self)
             try:
                 self.vagrant().destroy()
             except subprocess.CalledProcessError:

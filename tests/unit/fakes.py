@@ -21,6 +21,9 @@ class FakeHypervisor:
     def hard_stop(self, vm: Vm) -> None:
         self.acts.append(("hard_stop", vm.domain))
 
+    def before_destroy(self, vm: Vm) -> None:
+        self.acts.append(("before_destroy", vm.domain))
+
     def power_cycle(self, vm: Vm) -> bool:
         self.acts.append(("power_cycle", vm.domain))
         return True

@@ -66,3 +66,13 @@ def test_snapshots_on_both_providers(recorded: Path) -> None:
         "VBoxManage snapshot yk-x-default restore broken",
         "VBoxManage snapshot yk-x-default delete broken",
     ]
+
+
+def test_a_destroyed_libvirt_vm_leaves_the_shared_network_to_the_lab_network(tmp_path: Path) -> None:
+    """vagrant-libvirt would remove the network with the VM that created it, under another
+    VM that is about to start (a race seen in a suite run): the record of it goes first."""
+    record = tmp_path / ".vagrant" / "machines" / "default" / "libvirt" / "created_networks"
+    record.parent.mkdir(parents=True)
+    record.write_text("0b5e1c7e-0000-0000-0000-000000000000\n")
+    providers.get("libvirt").before_destroy(SimpleNamespace(domain="yk-x-default", workdir=tmp_path, vagrant=None))
+    assert not record.exists()

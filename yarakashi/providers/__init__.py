@@ -57,6 +57,9 @@ class Provider(Protocol):
     def hard_stop(self, vm: Vm) -> None:
         """Pull the plug (a broken guest cannot shut down)."""
 
+    def before_destroy(self, vm: Vm) -> None:
+        """Called before ``vagrant destroy``: keep what other VMs share (a network) alive."""
+
     def power_cycle(self, vm: Vm) -> bool:
         """The power button, the plug after a grace time, then a cold start; True if it shut down by itself."""
 

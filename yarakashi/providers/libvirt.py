@@ -139,6 +139,15 @@ class Libvirt:
     def hard_stop(self, vm: Vm) -> None:
         hard_stop(vm.domain)
 
+    def before_destroy(self, vm: Vm) -> None:
+        """vagrant-libvirt removes the management network with the VM that created it, when no
+        running domain is attached at that instant - while another lab VM may be between its
+        definition and its start ("Network not found: no network with matching name
+        'vagrant-libvirt'"). The network is the lab network's, shared by every VM, and goes with
+        ``labnet.teardown``: the VM forgets that it created it."""
+        for record in (vm.workdir / ".vagrant" / "machines").glob("*/libvirt/created_networks"):
+            record.unlink()
+
     def power_cycle(self, vm: Vm) -> bool:
         say(f"powering off {vm.domain} (ACPI power button; the plug after 120 s)")
         clean = power_off(vm.domain)

@@ -35,6 +35,9 @@ class VirtualBox:
         if vm.domain in self._running():
             vboxmanage("controlvm", vm.domain, "poweroff", check=False)
 
+    def before_destroy(self, vm: Vm) -> None:
+        return None  # VirtualBox's networks are not removed with a VM
+
     def power_cycle(self, vm: Vm) -> bool:
         say(f"powering off {vm.domain} (vagrant halt: ACPI, then forced), then a cold start (vagrant up)")
         with failures.step(f"power cycle of {vm.domain}"):
