@@ -14,6 +14,7 @@ The package is split one concept per module:
 - ``commands``   what each invoke task does; ``suite``: running lab tests and the whole suite
 - ``failures``   how a task ends when a tool fails or the user interrupts it: one line
 - ``disk``       reading a stopped guest's disk from the host (journal replayed first)
+- ``steps``      how a scripted step ended (exit status, bound, failed line), read from the log
 - ``progress``   long waits that say what they wait for and how long is left
 - ``teelog``     streaming Vagrant's output to the terminal and a log file at once
 """

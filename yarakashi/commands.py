@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from yarakashi import YarakashiError, boxes, catalogue, failures, guest, labnet, paths, providers, retest, vagrantfile, verdict
-from yarakashi.machine import Machine, StepRun
+from yarakashi.machine import Machine
+from yarakashi.steps import StepRun
 from yarakashi.progress import say
 
 

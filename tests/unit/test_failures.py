@@ -179,7 +179,7 @@ def test_a_step_past_its_bound_is_ended_and_said_so(tmp_path) -> None:
     done = run_step(tmp_path, "#!/bin/bash\necho restarting mariadb\nsleep 30\n", 1)
     assert time.monotonic() - start < 15
     assert done.stdout.splitlines()[-1] == "[yarakashi] step fix exited 124 (did not finish within 1 s)"
-    from yarakashi.machine import StepRun
+    from yarakashi.steps import StepRun
 
     log = "".join(f"[l/p/i]     default: {line}\n" for line in done.stdout.splitlines())
     assert StepRun.from_log("fix", log).describe() == (
