@@ -21,6 +21,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+#: The JSON schema of :meth:`Report.to_dict` (what ``--json`` prints), for other projects to validate against.
+SCHEMA = Path(__file__).with_name("verdict.schema.json")
+
 
 @dataclass(frozen=True)
 class Check:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import re
 
-from yarakashi import catalogue, commands, paths
+import jsonschema
+
+from yarakashi import catalogue, commands, paths, verdict
 from yarakashi.machine import Machine
 from yarakashi.progress import say
 
@@ -24,6 +26,7 @@ def check(lab: str, fix: str | None, platform: str | None, instance: str, wait: 
     report = commands.check(lab, fix, platform, instance=instance, verify_wait=wait)
     say("as JSON: " + json.dumps(report.to_dict(), ensure_ascii=False))
     assert report.to_dict()["verdict"] == ("PASS" if report.passed else "FAIL")
+    jsonschema.validate(report.to_dict(), json.loads(verdict.SCHEMA.read_text()))
     return report.passed, report.text()
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import xml.etree.ElementTree as ET
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from yarakashi import catalogue, labnet, paths
+from yarakashi import catalogue, labnet, paths, verdict
 from yarakashi.machine import Machine
 
 from .fakes import FakeHypervisor
@@ -122,6 +123,7 @@ def test_retest_json_is_one_object_with_the_checks(tmp_path) -> None:
                   "--junit", str(tmp_path / "out" / "retest.xml"), work=tmp_path / "work")
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
+    jsonschema.validate(report, json.loads(verdict.SCHEMA.read_text()))
     assert report["kind"] == "retest" and report["target"] == "isu1" and report["verdict"] == "FAIL"
     assert report["reboot"] is False and report["elapsed_seconds"] >= 0
     [phase] = report["phases"]
@@ -132,3 +134,15 @@ def test_retest_json_is_one_object_with_the_checks(tmp_path) -> None:
     assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
     assert suite.find("testcase").get("name") == "SSH session"
     assert {p.get("name"): p.get("value") for p in suite.iter("property")} == {"reboot": "False"}
+
+
+def test_the_verdict_schema_takes_a_check_report_and_rejects_a_wrong_one() -> None:
+    schema = json.loads(verdict.SCHEMA.read_text())
+    fix = {"path": "fix.sh", "sha256": "0" * 64, "exit_code": None, "ended": "fix did not report an exit status"}
+    report = verdict.Report("lab.check", "rsync-dirlinks/debian12-merged (check)",
+                            [("verify (after fix)", [verdict.Check.compare("/lib", "symlink to usr/lib", "a real directory")])],
+                            facts={"lab": "rsync-dirlinks", "platform": "debian12-merged", "evidence": "verified", "fix": fix})
+    jsonschema.validate(report.to_dict(), schema)
+    for key, wrong in (("verdict", "MAYBE"), ("evidence", "guessed"), ("elapsed_seconds", -1)):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**report.to_dict(), key: wrong}, schema)
