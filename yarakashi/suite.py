@@ -53,7 +53,8 @@ def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, 
             start = time.monotonic()
             if repeat > 1:
                 say(f"{lab.name}: run {n} of {repeat}")
-            code = pytest(["-s", "-v", str(module), f"--junitxml={xml}", *pytest_args.split()])
+            with failures.step(f"the tests of {lab.name}, run {n} of {repeat}"):
+                code = pytest(["-s", "-v", str(module), f"--junitxml={xml}", *pytest_args.split()])
             runs.append((code, time.monotonic() - start, lanes.outcomes([xml])))
     except failures.Interrupted as exc:
         _sweep_test_vms([lab.name], exc)
@@ -77,7 +78,8 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str]) -> int:
     totals = lanes.outcomes([xml])
     if not unit_only:
         try:
-            lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra)
+            with failures.step("the real-VM tests (lanes)"):
+                lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra)
         except failures.Interrupted as exc:
             _sweep_test_vms(list(catalogue.labs()), exc)
             raise
