@@ -23,8 +23,9 @@ from typing import Any
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from yarakashi import YarakashiError, boxes, catalogue, commands, failures, paths, suite
-from yarakashi.verdict import Report
+from yarakashi import YarakashiError, boxes, catalogue, checking, commands, failures, paths, suite
+from yarakashi import corpus as corpus_lib
+from yarakashi.verdict import Report, write_junit
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,10 +51,18 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 def verdict(report: Report, as_json: bool = False, junit: str | None = None) -> None:
     """Print a verdict, as text or (``--json``) as one JSON object, and write it as JUnit XML
     (``--junit FILE``); exit 1 when it failed."""
-    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.text())
+    verdicts([report], as_json, junit)
+
+
+def verdicts(reports: list[Report], as_json: bool = False, junit: str | None = None) -> None:
+    """Print verdicts (``--json``: one object, indented, for one; one a line for several), write
+    them as JUnit XML (``--junit FILE``); exit 1 unless every one passed."""
+    for report in reports:
+        data = report.to_dict()
+        print(json.dumps(data, ensure_ascii=False, indent=2 if len(reports) == 1 else None) if as_json else report.text())
     if junit:
-        report.write_junit(Path(junit))
-    if not report.passed:
+        write_junit(reports, Path(junit))
+    if not all(r.passed for r in reports):
         raise Exit(code=1)
 
 
@@ -83,14 +92,32 @@ def run(c, name, step, platform=None, script=None):
         raise Exit(f"{ended.describe()} (for a break that may be the point); see the log above", code=1)
 
 
-@task(help={"fix": "your fix script (default: the lab's own)", "platform": "default: the lab's last offline platform",
-            "keep": "keep the VM afterwards", "json": "print the verdict as one JSON object",
-            "junit": "also write the verdict as JUnit XML to this file",
-            "fix_bound": f"seconds your fix may run before it is ended (default {commands.FIX_BOUND})"})
+@task(iterable=["fix"], help={
+    "fix": "your fix script (default: the lab's own); repeat it to judge several from one saved state",
+    "platform": "default: the lab's last offline platform", "keep": "keep the VM afterwards",
+    "json": "print each verdict as one JSON object (one a line for several fixes)",
+    "junit": "also write the verdicts as JUnit XML to this file",
+    "fix_bound": f"seconds a fix may run before it is ended (default {checking.FIX_BOUND})"})
 @friendly
-def check(c, name, fix=None, platform=None, keep=False, fix_bound=str(commands.FIX_BOUND), json=False, junit=None):
+def check(c, name, fix=None, platform=None, keep=False, fix_bound=str(checking.FIX_BOUND), json=False, junit=None):
     """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
-    verdict(commands.check(name, fix, platform, keep, fix_bound=commands.positive_int("--fix-bound", fix_bound)), json, junit)
+    bound = commands.positive_int("--fix-bound", fix_bound)
+    verdicts(commands.check(name, fix or [], platform, keep, fix_bound=bound), json, junit)
+
+
+@task(help={"platform": "default: the lab's last offline platform", "only": "only the scripts whose name contains this",
+            "junit": "also write the verdicts as JUnit XML to this file"})
+@friendly
+def corpus(c, name, platform=None, only=None, junit=None):
+    """Judge the lab's fix corpus (labs/NAME/fixes/): each script must PASS or FAIL as its header says."""
+    cases, reports = commands.corpus(name, platform, only)
+    for case, report in zip(cases, reports):
+        print(f"== {case.path.relative_to(paths.REPO)}\n{report.text()}\n")
+    print(corpus_lib.summary(cases, reports))
+    if junit:
+        write_junit(reports, Path(junit))
+    if any(corpus_lib.judge(case, report) for case, report in zip(cases, reports)):
+        raise Exit(code=1)
 
 
 @task(help=PLATFORM)
@@ -200,6 +227,6 @@ def setup(c):
     c.run(str(paths.PROVISIONING / "host" / "setup.sh"), pty=False)
 
 
-lab = Collection("lab", lab_list, up, run, check, reboot, retest, sysrq, status, ssh, destroy, lab_test)
+lab = Collection("lab", lab_list, up, run, check, corpus, reboot, retest, sysrq, status, ssh, destroy, lab_test)
 box = Collection("box", box_build, box_list, box_remove)
 ns = Collection(lab, box, test_all, host_retest, setup)

@@ -66,12 +66,12 @@ def bench_up() -> None:
 def bench_rsync() -> None:
     for name in commands.offline_platforms(catalogue.lab("rsync-dirlinks")):
         timed(f"lab.check rsync-dirlinks --platform {name} (up, fixed deploy, verify, reboot, verify, destroy)",
-              lambda: commands.check("rsync-dirlinks", None, name, instance="bench"))
+              lambda: commands.check("rsync-dirlinks", [], name, instance="bench"))
 
 
 def bench_apparmor() -> None:
     timed("lab.check apparmor-cache (up, prepare, swap, reboot, fix, reboot, verify, destroy)",
-          lambda: commands.check("apparmor-cache", None, None, instance="bench"))
+          lambda: commands.check("apparmor-cache", [], None, instance="bench"))
 
 
 def bench_workshop() -> None:

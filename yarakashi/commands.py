@@ -7,12 +7,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, catalogue, failures, guest, labnet, paths, providers, retest, vagrantfile, verdict
+from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, labnet, paths, providers, retest, vagrantfile, verdict
+from yarakashi import corpus as corpus_lib
 from yarakashi.machine import Machine
 from yarakashi.steps import StepRun
 from yarakashi.progress import say
@@ -129,63 +129,39 @@ def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> 
     return m.run(phase, check=False)
 
 
-#: Seconds a fix script may run in ``lab.check`` before it is ended (``--fix-bound``).
-FIX_BOUND = 300
-
-
 def check(
-    lab_name: str, fix: str | None, platform: str | None, keep: bool = False, instance: str = "check",
-    verify_wait: int = 300, fix_bound: int = FIX_BOUND,
-) -> verdict.Report:
-    """Run the lab's ``check`` list on a fresh VM with ``fix`` as the fix step: the verdict.
-
-    The fix runs under ``fix_bound`` seconds; one that runs longer is ended and reported so.
+    lab_name: str, fixes: list[str], platform: str | None, keep: bool = False, fix_bound: int = checking.FIX_BOUND,
+    instance: str = "check", verify_wait: int = 300,
+) -> list[verdict.Report]:
+    """``lab.check``: each fix (none given: the lab's own) judged on ``platform``, a report each.
 
     How a trainee checks a solution, and how another project proves its procedure safe.
     """
     lab = catalogue.lab(lab_name)
-    if not lab.check or "verify" not in lab.steps:
-        raise YarakashiError(f"lab {lab.name} has no check list (check = [...] and a verify step in lab.toml)")
-    if fix and not Path(fix).is_file():
-        raise YarakashiError(f"fix script not found: {fix}")
-    plat = platform or check_platform(lab)
-    m = machines_of(lab.name, plat, instance, {"fix": Path(fix)} if fix else None)[0]
-    m.bounds["fix"] = fix_bound
-    m.destroy()
-    start = time.monotonic()
-    phases: list[tuple[str, list[verdict.Check]]] = []
-    fix_run = StepRun("fix", None)
-    try:
-        m.up()
-        for n, step in enumerate(lab.check):
-            if step == "reboot":
-                m.reboot()
-            elif step == "verify":
-                checks = m.verify(wait=verify_wait)
-                phases.append((f"verify (after {' -> '.join(lab.check[:n])})", checks))
-                say(f"{phases[-1][0]}:\n{verdict.table(checks)}")
-                if not verdict.passed(checks):
-                    break
-            else:
-                ran = m.run(step, check=step not in ("break", "fix"))
-                fix_run = ran if step == "fix" else fix_run
-    except failures.Interrupted as exc:  # no verdict: the VM goes, whatever --keep says
-        m.destroy()
-        exc.cleaned.append(f"VM {m.domain}")
-        raise
-    finally:
-        if not keep:
-            m.destroy()
-    evidence = catalogue.platform(plat).evidence
-    expected = "; ".join(f"{k}: {v}" for k, v in lab.expect.get(plat, {}).items()) or "(none stated)"
-    script = Path(fix) if fix else lab.script("fix", plat)
-    header = [f"{lab.name} on {plat}, fix {fix or lab.steps_for(plat)['fix']}",
-              f"expected ({catalogue.EVIDENCE[evidence]}): {expected}",
-              f"the fix script: {'your ' if fix else ''}{fix_run.describe()}"]
-    facts = {"lab": lab.name, "platform": plat, "evidence": evidence,
-             "fix": {"path": str(script), "sha256": hashlib.sha256(script.read_bytes()).hexdigest(),
-                     "exit_code": fix_run.exit_code, "ended": fix_run.describe()}}
-    return verdict.Report("lab.check", m.name, phases, header, facts, time.monotonic() - start)
+    plat = catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}") if platform else check_platform(lab)
+    chosen = [checking.Fix(Path(f), fix_bound) for f in fixes] or [checking.Fix(None, fix_bound)]
+    return checking.check(lab.name, chosen, plat, keep, instance, verify_wait)
+
+
+def corpus(lab_name: str, platform: str | None, only: str | None = None, instance: str = "corpus",
+           verify_wait: int = 300) -> tuple[list[corpus_lib.Case], list[verdict.Report]]:
+    """``lab.corpus``: every script of the lab's fix corpus (``only``: those whose name has it)
+    through ``lab.check`` from one saved state; a line per script as it is judged."""
+    lab = catalogue.lab(lab_name)
+    cases = [c for c in corpus_lib.cases(lab.name) if not only or only in c.path.name]
+    if not cases:
+        names = ", ".join(c.path.name for c in corpus_lib.cases(lab.name)) or "none"
+        raise YarakashiError(f"no corpus script of {lab.name} matches {only!r} (its scripts: {names})")
+    plat = catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}") if platform else check_platform(lab)
+
+    def each(report: verdict.Report) -> None:
+        case = cases[len(done)]
+        done.append(report)
+        say(f"{case.path.name}: {corpus_lib.line(case, report)}")
+
+    done: list[verdict.Report] = []
+    checking.check(lab.name, [c.fix for c in cases], plat, instance=instance, verify_wait=verify_wait, each=each)
+    return cases, done
 
 
 def lab_retest(lab_name: str, platform: str | None, reboot: bool = True, bound: str | None = None) -> verdict.Report:

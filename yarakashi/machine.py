@@ -182,6 +182,22 @@ class Machine:
             self.hv.power_cycle(self)
         return self.guest.wait_new_boot(before, timeout, self._refresh_quietly)
 
+    def save_state(self, name: str) -> None:
+        """Shut the guest down (a clean power-off) and save its disks as ``name``."""
+        with failures.step(f"saving the state {name!r} of {self.domain}"):
+            self.hv.shut_down(self)
+            self.hv.snapshot(self, name)
+        say(f"{self.domain}: state {name!r} saved")
+
+    def return_to(self, name: str, timeout: float = guest.REBOOT_TIMEOUT) -> str:
+        """Back to the state saved as ``name`` and a cold boot (a real one): the new boot id."""
+        with failures.step(f"returning {self.domain} to the state {name!r}"):
+            self.hv.hard_stop(self)
+            self.hv.restore(self, name)
+            say(f"{self.domain}: back to {name!r}; cold start")
+            self.hv.start(self)
+        return self.guest.wait_new_boot(None, timeout, self._refresh_quietly)
+
     def sysrq(self, key: str) -> None:
         """Alt+SysRq+``key`` from the console, which works while SSH does not (``f``: OOM kill)."""
         with failures.step(f"Alt+SysRq+{key.upper()} on {self.domain}"):

@@ -141,5 +141,13 @@ class Report:
 
     def write_junit(self, path: Path) -> None:
         """Write :meth:`to_junit` to ``path`` (its directory is made)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ET.ElementTree(self.to_junit()).write(path, encoding="utf-8", xml_declaration=True)
+        write_junit([self], path)
+
+
+def write_junit(reports: list[Report], path: Path) -> None:
+    """JUnit XML for ``reports``: the one suite, or ``<testsuites>`` around several."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = reports[0].to_junit() if len(reports) == 1 else ET.Element("testsuites")
+    if len(reports) > 1:
+        root.extend(r.to_junit() for r in reports)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

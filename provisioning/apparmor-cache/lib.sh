@@ -61,3 +61,56 @@ yk_workaround_and_data() {
 # Where AppArmor keeps compiled profiles: /etc/apparmor.d/cache (2.12, Ubuntu 18.04) or
 # /var/cache/apparmor/<features hash>.0 (2.13 and later).
 YK_CACHES="/etc/apparmor.d/cache/usr.sbin.mysqld /var/cache/apparmor/*/usr.sbin.mysqld"
+
+# The profile names the files under /etc/apparmor.d define (those linked in disable/ left out).
+yk_defined_profiles() {
+  local f
+  for f in /etc/apparmor.d/*; do
+    if [ ! -f "$f" ] || [ -e "/etc/apparmor.d/disable/${f##*/}" ]; then continue; fi
+    apparmor_parser -N "$f" 2> /dev/null
+  done | sort -u
+}
+
+# "comm (pid N): label" for each confined process.
+yk_confinement() {
+  local d label
+  for d in /proc/[0-9]*; do
+    label=$(cat "$d/attr/current" 2> /dev/null) || continue
+    case $label in unconfined | "") continue ;; esac
+    echo "$(cat "$d/comm" 2> /dev/null) (pid ${d#/proc/}): $label"
+  done
+}
+
+# The same, for each process confined by a profile no source defines.
+yk_sourceless_confinement() {
+  local defined line name
+  defined=$(yk_defined_profiles)
+  yk_confinement | while IFS= read -r line; do
+    name=${line#*): }; name=${name% (*}; name=${name%%//*}
+    grep -qxF -- "$name" <<< "$defined" || echo "$line"
+  done
+}
+
+# Type= and TimeoutStartSec= as the unit file of the package that owns UNIT has them (900 s
+# for MariaDB: its mariadb.service), and as systemd runs the unit now (drop-ins included).
+yk_packaged_start_settings() {
+  local file type timeout
+  file=$(dpkg -S "systemd/system/$1" 2> /dev/null | sed -n 's/^[^:]*: //p' | head -n 1)
+  [ -n "$file" ] || { echo "no package ships $1"; return; }
+  type=$(sed -n 's/^[[:space:]]*Type=//p' "$file" | tail -n 1)
+  timeout=$(sed -n 's/^[[:space:]]*TimeoutStartSec=//p' "$file" | tail -n 1)
+  echo "Type=${type:-simple} TimeoutStartSec=$(yk_seconds "${timeout:-90}")"
+}
+yk_effective_start_settings() {
+  echo "Type=$(systemctl show -p Type --value "$1") TimeoutStartSec=$(yk_seconds "$(systemctl show -p TimeoutStartUSec --value "$1")")"
+}
+# A systemd time span as seconds ("15min" -> 900s, "900" -> 900s, "infinity" stays).
+yk_seconds() {
+  local us
+  us=$(systemd-analyze timespan "$1" 2> /dev/null | awk 'NR == 2 {print $2}')  # "μs: N" (or "us: N")
+  case $us in
+    18446744073709551615) echo infinity ;;
+    '' | *[!0-9]*) echo "$1" ;;
+    *) echo "$(( us / 1000000 ))s" ;;
+  esac
+}

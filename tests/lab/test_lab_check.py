@@ -23,7 +23,7 @@ TEST_MINUTES = 18
 def check(lab: str, fix: str | None, platform: str | None, instance: str, wait: int = 300) -> tuple[bool, str]:
     plat = platform or commands.check_platform(catalogue.lab(lab))
     CREATED.add(Machine(catalogue.lab(lab), catalogue.platform(plat), instance).domain)
-    report = commands.check(lab, fix, platform, instance=instance, verify_wait=wait)
+    [report] = commands.check(lab, [fix] if fix else [], platform, instance=instance, verify_wait=wait)
     say("as JSON: " + json.dumps(report.to_dict(), ensure_ascii=False))
     assert report.to_dict()["verdict"] == ("PASS" if report.passed else "FAIL")
     jsonschema.validate(report.to_dict(), json.loads(verdict.SCHEMA.read_text()))

@@ -28,6 +28,13 @@ class FakeHypervisor:
         self.acts.append(("power_cycle", vm.domain))
         return True
 
+    def shut_down(self, vm: Vm) -> bool:
+        self.acts.append(("shut_down", vm.domain))
+        return True
+
+    def start(self, vm: Vm) -> None:
+        self.acts.append(("start", vm.domain))
+
     def sysrq(self, vm: Vm, key: str) -> None:
         self.acts.append(("sysrq", key))
 

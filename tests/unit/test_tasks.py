@@ -43,6 +43,11 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("lab.sysrq", "memory-engine", "oom"), "a SysRq key is one letter or digit (f: call the OOM killer), not 'oom'"),
         (("lab.sysrq", "memory-engine", "f", "--platform", "debian12-merged"), "no VM of memory-engine on debian12-merged"),
         (("lab.retest", "memory-engine", "--bound", "0"), "--bound must be a positive number of seconds, not '0'"),
+        (("lab.check", "rsync-dirlinks", "--fix", "/nonexistent/fix.sh"), "fix script not found: /nonexistent/fix.sh"),
+        (("lab.check", "rsync-dirlinks", "--fix-bound", "0"), "--fix-bound must be a whole number from 1 up, not '0'"),
+        (("lab.check", "memory-engine", "--platform", "debian11-split"), "valid platforms: debian12-merged, ubuntu-18.04"),
+        (("lab.corpus", "nope"), "unknown lab 'nope'"),
+        (("lab.corpus", "rsync-dirlinks", "--only", "zzz"), "no corpus script of rsync-dirlinks matches 'zzz' (its scripts: "),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:

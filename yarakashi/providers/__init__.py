@@ -63,6 +63,12 @@ class Provider(Protocol):
     def power_cycle(self, vm: Vm) -> bool:
         """The power button, the plug after a grace time, then a cold start; True if it shut down by itself."""
 
+    def shut_down(self, vm: Vm) -> bool:
+        """The power button, the plug after a grace time; the VM stays off. True if it shut down by itself."""
+
+    def start(self, vm: Vm) -> None:
+        """Cold-start a VM that is off (no provisioner runs)."""
+
     def sysrq(self, vm: Vm, key: str) -> None:
         """Alt+SysRq+``key`` on the console keyboard."""
 
@@ -70,10 +76,10 @@ class Provider(Protocol):
         """Stop the VM and ``debugfs stat`` ``path`` on its disk."""
 
     def snapshot(self, vm: Vm, name: str) -> None:
-        """Save the VM's state as ``name``."""
+        """Save the state of the VM (off: its disks) as ``name``."""
 
     def restore(self, vm: Vm, name: str) -> None:
-        """Return the VM to the state saved as ``name``."""
+        """Return the VM to the state saved as ``name`` (a VM saved while off is off after it)."""
 
     def forget(self, vm: Vm, name: str) -> None:
         """Delete the saved state ``name``."""

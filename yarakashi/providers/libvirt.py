@@ -109,7 +109,7 @@ def start(name: str) -> None:
 def remove_domain(name: str) -> None:
     """Hard-stop and undefine a domain with its storage (a broken guest cannot power off)."""
     virsh("destroy", name, check=False)
-    virsh("undefine", name, "--remove-all-storage", "--nvram", check=False)
+    virsh("undefine", name, "--remove-all-storage", "--nvram", "--snapshots-metadata", check=False)
 
 
 def create_volume(name: str, size: int, source: Path) -> None:
@@ -147,13 +147,24 @@ class Libvirt:
         ``labnet.teardown``: the VM forgets that it created it."""
         for record in (vm.workdir / ".vagrant" / "machines").glob("*/libvirt/created_networks"):
             record.unlink()
+        # A domain with snapshots cannot be undefined; their data goes with its volume.
+        for snap in virsh("snapshot-list", vm.domain, "--name", check=False).stdout.split():
+            virsh("snapshot-delete", vm.domain, snap, "--metadata", check=False)
 
     def power_cycle(self, vm: Vm) -> bool:
-        say(f"powering off {vm.domain} (ACPI power button; the plug after 120 s)")
-        clean = power_off(vm.domain)
-        say(f"{vm.domain} is off ({'shut down by itself' if clean else 'had to pull the plug'}); cold start")
+        clean = self.shut_down(vm)
+        say(f"{vm.domain}: cold start")
         start(vm.domain)
         return clean
+
+    def shut_down(self, vm: Vm) -> bool:
+        say(f"powering off {vm.domain} (ACPI power button; the plug after 120 s)")
+        clean = power_off(vm.domain)
+        say(f"{vm.domain} is off ({'shut down by itself' if clean else 'had to pull the plug'})")
+        return clean
+
+    def start(self, vm: Vm) -> None:
+        start(vm.domain)
 
     def sysrq(self, vm: Vm, key: str) -> None:
         say(f"pressing Alt+SysRq+{key.upper()} on the console of {vm.domain}")

@@ -45,6 +45,16 @@ class VirtualBox:
             vm.vagrant().up(provider=self.name)  # provisioners do not run again
         return True
 
+    def shut_down(self, vm: Vm) -> bool:
+        say(f"powering off {vm.domain} (vagrant halt: ACPI, then forced)")
+        with failures.step(f"shutting down {vm.domain}"):
+            vm.vagrant().halt()
+        return True
+
+    def start(self, vm: Vm) -> None:
+        with failures.step(f"starting {vm.domain}"):
+            vm.vagrant().up(provider=self.name)  # provisioners do not run again
+
     def sysrq(self, vm: Vm, key: str) -> None:
         raise Unsupported("SysRq keys on the console need the libvirt provider (YARAKASHI_PROVIDER=libvirt)")
 

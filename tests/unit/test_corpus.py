@@ -1,0 +1,89 @@
+"""The fix corpora (labs/*/fixes/) and lab.check's saved state, without VMs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from yarakashi import YarakashiError, catalogue, checking, corpus, paths, providers, verdict
+from yarakashi.machine import Machine
+from yarakashi.steps import StepRun
+
+from .fakes import FakeHypervisor
+
+#: At least this many scripts that must PASS and must FAIL, per lab (issue 11).
+LEAST = {"apparmor-cache": (3, 5), "rsync-dirlinks": (3, 4), "memory-engine": (2, 3)}
+
+
+def names_a_verify_can_report(lab: catalogue.Lab) -> set[str]:
+    """Check names the lab's verify script (and what it sources) and the host can report."""
+    text = "".join(p.read_text() for p in (paths.PROVISIONING / "common").glob("*.sh"))
+    text += "".join(p.read_text() for p in (paths.PROVISIONING / lab.name).glob("*.sh"))
+    return {*re.findall(r'check(?:_that)? "([^"$]+)"', text), "new SSH session", "verify script"}
+
+
+@pytest.mark.parametrize("lab", sorted(LEAST))
+def test_each_corpus_has_enough_scripts_each_naming_checks_that_exist(lab: str) -> None:
+    cases = corpus.cases(lab)
+    passing = [c for c in cases if c.verdict == "PASS"]
+    failing = [c for c in cases if c.verdict == "FAIL"]
+    assert (len(passing), len(failing)) >= LEAST[lab], [c.path.name for c in cases]
+    known = names_a_verify_can_report(catalogue.lab(lab))
+    for case in failing:
+        assert case.fails and set(case.fails) <= known, (case.path.name, set(case.fails) - known)
+
+
+@pytest.mark.parametrize("header", [
+    "# expect: PASS\n",  # no why
+    "# why: x\n",  # no expect
+    "# expect: PASS\n# expect: FAIL AppArmor\n# why: x\n",  # both kinds
+    "# expect: FAIL\n# why: x\n",  # FAIL without the check
+    "# expect: PASS\n# why: x\n# fix-bound: soon\n",
+])
+def test_an_incomplete_header_is_an_error_naming_the_file(header: str) -> None:
+    with pytest.raises(YarakashiError, match=r"^bad\.sh: "):
+        corpus.parse(Path("bad.sh"), header)
+
+
+def test_judge_wants_the_verdict_and_each_named_check() -> None:
+    case = corpus.parse(Path("x.sh"), "# expect: FAIL AppArmor\n# expect: FAIL mariadb.service\n# why: off\n")
+    only_one = verdict.Report("lab.check", "x", [("verify", [verdict.Check("AppArmor", "on", "off", False),
+                                                           verdict.Check("mariadb.service", "active", "active", True)])])
+    assert corpus.judge(case, only_one) == ["expected the check 'mariadb.service' to fail; failed: AppArmor"]
+    assert corpus.line(case, only_one).startswith("NOT AS EXPECTED: FAIL (AppArmor) - off")
+    passing = verdict.Report("lab.check", "x", [("verify", [verdict.Check("AppArmor", "on", "on", True)])])
+    assert corpus.judge(case, passing) == ["expected FAIL, got PASS"]
+    assert corpus.summary([case], [passing]).splitlines()[-1] == "0 of 1 scripts as expected"
+
+
+def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None:
+    """Steps before the fix run once; each fix starts from the saved state with a cold boot, then
+    runs the steps after it in full (real reboots); one fix alone needs no saved state."""
+    ran: list[str] = []
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    monkeypatch.setattr(Machine, "up", lambda self: ran.append("up"))
+    monkeypatch.setattr(Machine, "reboot", lambda self: ran.append("reboot") or "boot")
+    monkeypatch.setattr(Machine, "destroy", lambda self: ran.append("destroy"))
+    monkeypatch.setattr(Machine, "run", lambda self, phase, check=True: ran.append(
+        f"{phase}:{self.scripts.get(phase, Path('lab')).name}:{self.bounds.get(phase, '-')}") or StepRun(phase, 0))
+    monkeypatch.setattr(Machine, "verify", lambda self, wait=300: ran.append("verify") or [
+        verdict.Check("x", "1", "1", True)])
+    monkeypatch.setattr(Machine, "return_to", lambda self, name: ran.append(f"return_to:{name}") or "boot")
+    hv = FakeHypervisor()
+    monkeypatch.setattr(Machine, "save_state", lambda self, name: ran.append(f"save_state:{name}"))
+    a, b = tmp_path / "a.sh", tmp_path / "b.sh"
+    a.write_text("true\n"), b.write_text("true\n")
+    with providers.substituted(hv):
+        reports = checking.check("apparmor-cache", [checking.Fix(a, 60), checking.Fix(b)], "debian12-merged")
+    assert ran == ["destroy", "up", "prepare:lab:-", "break:lab:-", "save_state:before-fix",
+                   "return_to:before-fix", "fix:a.sh:60", "reboot", "verify",
+                   "return_to:before-fix", "fix:b.sh:300", "reboot", "verify", "destroy"]
+    assert [r.facts["fix"]["path"] for r in reports] == [str(a), str(b)]
+    assert reports[0].phases[0][0] == "verify (after prepare -> break -> reboot -> fix -> reboot)"
+    ran.clear()
+    with providers.substituted(hv):
+        [one] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged")
+    assert ran == ["destroy", "up", "fix:lab:300", "verify", "reboot", "verify", "destroy"]
+    assert one.passed and one.header[-1] == "the fix script: fix exited 0"

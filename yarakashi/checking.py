@@ -1,0 +1,135 @@
+"""``lab.check``: fixes judged on a real VM through the lab's ``check`` list, a verdict each.
+
+One fix: a fresh VM runs the whole list with the fix as its ``fix`` step. Several fixes (a
+corpus): the steps before ``fix`` run once; the guest is shut down and its disks saved; each fix
+then starts from that saved state with a cold boot, a real one, which stands for the ``reboot``
+steps right before ``fix``. Steps from ``fix`` on run in full for every fix, real reboots included.
+
+>>> split(["prepare", "break", "reboot", "fix", "reboot", "verify"])
+(['prepare', 'break'], ['reboot'], ['reboot', 'verify'])
+>>> split(["fix", "verify", "reboot", "verify"])
+([], [], ['verify', 'reboot', 'verify'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from yarakashi import YarakashiError, catalogue, failures, verdict
+from yarakashi.machine import Machine
+from yarakashi.progress import say
+from yarakashi.steps import StepRun
+
+#: Seconds a fix script may run before it is ended (``--fix-bound``).
+FIX_BOUND = 300
+#: The saved state every fix of a multi-fix check starts from.
+BEFORE_FIX = "before-fix"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A fix to judge: a script (None: the lab's own) and how long it may run."""
+
+    script: Path | None = None
+    bound: int = FIX_BOUND
+
+
+def split(steps: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """The check list as (before the fix, the reboots right before it, after it)."""
+    n = list(steps).index("fix")
+    before = list(steps[:n])
+    reboots: list[str] = []
+    while before and before[-1] == "reboot":
+        reboots.insert(0, before.pop())
+    return before, reboots, list(steps[n + 1:])
+
+
+def check(
+    lab_name: str, fixes: Sequence[Fix], platform: str, keep: bool = False, instance: str = "check",
+    verify_wait: int = 300, each: Callable[[verdict.Report], None] | None = None,
+) -> list[verdict.Report]:
+    """Judge ``fixes`` on ``platform``: a report each, in order (``each`` is called as each ends).
+
+    The VM is removed at the end unless ``keep``; an interrupt removes it whatever ``keep`` says
+    and gives no verdict.
+    """
+    lab = catalogue.lab(lab_name)
+    if not lab.check or "verify" not in lab.steps or "fix" not in lab.check:
+        raise YarakashiError(f"lab {lab.name} has no check list (check = [..., \"fix\", ..., \"verify\"] in lab.toml)")
+    for fix in fixes:
+        if fix.script and not fix.script.is_file():
+            raise YarakashiError(f"fix script not found: {fix.script}")
+    before, reboots, after = split(lab.check)
+    saved = len(fixes) > 1
+    m = Machine(lab, catalogue.platform(platform), instance)
+    m.destroy()
+    reports: list[verdict.Report] = []
+    try:
+        start = time.monotonic()
+        m.up()
+        _steps(m, before + ([] if saved else reboots), [])
+        if saved:
+            m.save_state(BEFORE_FIX)
+        for n, fix in enumerate(fixes):
+            if saved:
+                say(f"fix {n + 1} of {len(fixes)}: {fix.script or 'the lab fix'} (from the saved state {BEFORE_FIX!r})")
+                start = time.monotonic()
+                m.return_to(BEFORE_FIX)
+            reports.append(_judge(m, fix, before + reboots, after, verify_wait, start))
+            if each:
+                each(reports[-1])
+    except failures.Interrupted as exc:  # no verdict: the VM goes, whatever keep says
+        m.destroy()
+        exc.cleaned.append(f"VM {m.domain}")
+        raise
+    finally:
+        if not keep:
+            m.destroy()
+    return reports
+
+
+def _judge(m: Machine, fix: Fix, done: list[str], after: list[str], verify_wait: int, start: float) -> verdict.Report:
+    """Run ``fix`` and the steps after it on ``m``: the report."""
+    m.scripts.pop("fix", None)
+    if fix.script:
+        m.scripts["fix"] = fix.script
+    m.bounds["fix"] = fix.bound
+    fix_run = m.run("fix", check=False)
+    phases = _steps(m, after, [*done, "fix"], verify_wait)
+    return _report(m, fix, fix_run, phases, time.monotonic() - start)
+
+
+def _steps(m: Machine, steps: list[str], done: list[str], verify_wait: int = 300) -> list[tuple[str, list[verdict.Check]]]:
+    """Run ``steps`` (``done`` ran before them); the verify phases, up to the first that fails."""
+    phases: list[tuple[str, list[verdict.Check]]] = []
+    for step in steps:
+        if step == "reboot":
+            m.reboot()
+        elif step == "verify":
+            checks = m.verify(wait=verify_wait)
+            phases.append((f"verify (after {' -> '.join(done)})", checks))
+            say(f"{phases[-1][0]}:\n{verdict.table(checks)}")
+            if not verdict.passed(checks):
+                break
+        else:
+            m.run(step, check=step != "break")
+        done = [*done, step]
+    return phases
+
+
+def _report(m: Machine, fix: Fix, fix_run: StepRun, phases: list[tuple[str, list[verdict.Check]]],
+            elapsed: float) -> verdict.Report:
+    lab, plat = m.lab, m.platform.name
+    expected = "; ".join(f"{k}: {v}" for k, v in lab.expect.get(plat, {}).items()) or "(none stated)"
+    script = fix.script or lab.script("fix", plat)
+    header = [f"{lab.name} on {plat}, fix {fix.script or lab.steps_for(plat)['fix']}",
+              f"expected ({catalogue.EVIDENCE[m.platform.evidence]}): {expected}",
+              f"the fix script: {'your ' if fix.script else ''}{fix_run.describe()}"]
+    facts = {"lab": lab.name, "platform": plat, "evidence": m.platform.evidence,
+             "fix": {"path": str(script), "sha256": hashlib.sha256(script.read_bytes()).hexdigest(),
+                     "exit_code": fix_run.exit_code, "ended": fix_run.describe()}}
+    return verdict.Report("lab.check", m.name, phases, header, facts, elapsed)
