@@ -94,15 +94,18 @@ def run(c, name, step, platform=None, script=None):
 
 @task(iterable=["fix"], help={
     "fix": "your fix script (default: the lab's own); repeat it to judge several from one saved state",
-    "platform": "default: the lab's last offline platform", "keep": "keep the VM afterwards",
+    "platform": "default: the lab's last offline platform", "keep": "keep the VM afterwards, to look inside",
+    "keep_failed": "keep the VM when the (last) verdict is FAIL",
     "json": "print each verdict as one JSON object (one a line for several fixes)",
     "junit": "also write the verdicts as JUnit XML to this file",
     "fix_bound": f"seconds a fix may run before it is ended (default {checking.FIX_BOUND})"})
 @friendly
-def check(c, name, fix=None, platform=None, keep=False, fix_bound=str(checking.FIX_BOUND), json=False, junit=None):
+def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_bound=str(checking.FIX_BOUND), json=False,
+          junit=None):
     """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
     bound = commands.positive_int("--fix-bound", fix_bound)
-    verdicts(commands.check(name, fix or [], platform, keep, fix_bound=bound), json, junit)
+    mode = "always" if keep else "failed" if keep_failed else "never"
+    verdicts(commands.check(name, fix or [], platform, mode, fix_bound=bound), json, junit)
 
 
 @task(help={"platform": "default: the lab's last offline platform", "only": "only the scripts whose name contains this",

@@ -39,7 +39,7 @@ EVIDENCE = {
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 #: The keys a lab.toml may have (anything else is a typo, and an error).
 LAB_KEYS = ("title", "title_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
-            "packages", "check", "steps", "platform_steps", "retest", "expect")
+            "packages", "check", "fixed", "steps", "platform_steps", "retest", "expect")
 
 
 class UnknownName(YarakashiError):
@@ -139,6 +139,7 @@ class Lab:
     cpus: int = 2
     expect: dict[str, dict[str, str]] = field(default_factory=dict)
     check: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()  # what a fixed server is, judged by the cause (verify checks it)
     test_minutes: float = 0
     platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
     retest: Spec = Spec()
@@ -223,6 +224,7 @@ def load_lab(path: Path) -> Lab:
             cpus=int(data.get("cpus", 2)),
             expect=dict(data.get("expect", {})),
             check=tuple(data.get("check", ())),
+            fixed=tuple(data.get("fixed", ())),
             test_minutes=float(data.get("test_minutes", 0)),
             platform_steps={k: dict(v) for k, v in data.get("platform_steps", {}).items()},
             retest=Spec.from_table(data.get("retest", {}), f"{path / 'lab.toml'} [retest]"),

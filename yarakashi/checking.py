@@ -48,15 +48,20 @@ def split(steps: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     return before, reboots, list(steps[n + 1:])
 
 
+#: When ``check`` keeps the VM: never, when the (last) verdict failed, or always.
+KEEP = ("never", "failed", "always")
+
+
 def check(
-    lab_name: str, fixes: Sequence[Fix], platform: str, keep: bool = False, instance: str = "check",
+    lab_name: str, fixes: Sequence[Fix], platform: str, keep: str = "never", instance: str = "check",
     verify_wait: int = 300, each: Callable[[verdict.Report], None] | None = None,
 ) -> list[verdict.Report]:
     """Judge ``fixes`` on ``platform``: a report each, in order (``each`` is called as each ends).
 
-    The VM is removed at the end unless ``keep``; an interrupt removes it whatever ``keep`` says
-    and gives no verdict.
+    ``keep`` (one of :data:`KEEP`) says when the VM stays afterwards, to look inside; an
+    interrupt removes it whatever ``keep`` says, and gives no verdict.
     """
+    catalogue.choose("keep mode", keep, list(KEEP))
     lab = catalogue.lab(lab_name)
     if not lab.check or "verify" not in lab.steps or "fix" not in lab.check:
         raise YarakashiError(f"lab {lab.name} has no check list (check = [..., \"fix\", ..., \"verify\"] in lab.toml)")
@@ -87,7 +92,11 @@ def check(
         exc.cleaned.append(f"VM {m.domain}")
         raise
     finally:
-        if not keep:
+        failed = bool(reports) and not reports[-1].passed
+        if keep == "always" or (keep == "failed" and failed):
+            say(f"kept {m.domain} as it was after the last fix. Get in: ssh -F {m.ssh_config_path} "
+                f"{m.guest.host}; remove it: ./run lab.destroy {lab.name}")
+        else:
             m.destroy()
     return reports
 
@@ -128,6 +137,7 @@ def _report(m: Machine, fix: Fix, fix_run: StepRun, phases: list[tuple[str, list
     script = fix.script or lab.script("fix", plat)
     header = [f"{lab.name} on {plat}, fix {fix.script or lab.steps_for(plat)['fix']}",
               f"expected ({catalogue.EVIDENCE[m.platform.evidence]}): {expected}",
+              *([f"fixed means: {'; '.join(lab.fixed)}"] if lab.fixed else []),
               f"the fix script: {'your ' if fix.script else ''}{fix_run.describe()}"]
     facts = {"lab": lab.name, "platform": plat, "evidence": m.platform.evidence,
              "fix": {"path": str(script), "sha256": hashlib.sha256(script.read_bytes()).hexdigest(),

@@ -130,7 +130,7 @@ def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> 
 
 
 def check(
-    lab_name: str, fixes: list[str], platform: str | None, keep: bool = False, fix_bound: int = checking.FIX_BOUND,
+    lab_name: str, fixes: list[str], platform: str | None, keep: str = "never", fix_bound: int = checking.FIX_BOUND,
     instance: str = "check", verify_wait: int = 300,
 ) -> list[verdict.Report]:
     """``lab.check``: each fix (none given: the lab's own) judged on ``platform``, a report each.

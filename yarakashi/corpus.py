@@ -5,6 +5,7 @@
     # expect: FAIL mariadb.service start settings
     # why: hides the symptom: systemd stops waiting for READY=1, the stale profile stays
     # fix-bound: 90            (optional: seconds it may run, default checking.FIX_BOUND)
+    # exits: 127               (optional: the exit status the script itself must end with)
 
 ``expect: PASS`` once, or ``expect: FAIL <check>`` once per check that must be among the
 failed ones: the verdict and the reason are both asserted.
@@ -28,7 +29,7 @@ from pathlib import Path
 from yarakashi import YarakashiError, catalogue, checking, verdict
 
 #: A header line of a corpus script.
-HEADER = re.compile(r"^#\s*(?P<key>expect|why|fix-bound):\s*(?P<value>.*?)\s*$")
+HEADER = re.compile(r"^#\s*(?P<key>expect|why|fix-bound|exits):\s*(?P<value>.*?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Case:
     fails: tuple[str, ...]  # checks that must be among the failed ones
     why: str
     bound: int = checking.FIX_BOUND
+    exits: int | None = None  # the fix script's own exit status, when the header states it
 
     @property
     def fix(self) -> checking.Fix:
@@ -48,7 +50,7 @@ class Case:
 
 def parse(path: Path, text: str) -> Case:
     """The case a script's header states; an incomplete header is an error naming the file."""
-    expects, why, bound = [], "", checking.FIX_BOUND
+    expects, why, bound, exits = [], "", checking.FIX_BOUND, None
     for line in text.splitlines()[:20]:
         found = HEADER.match(line)
         if not found:
@@ -58,6 +60,10 @@ def parse(path: Path, text: str) -> Case:
             expects.append(value)
         elif key == "why":
             why = value
+        elif key == "exits" and value.isdigit():
+            exits = int(value)
+        elif key == "exits":
+            raise YarakashiError(f"{path}: exits must be an exit status (a whole number), not {value!r}")
         elif value.isdigit() and int(value) > 0:
             bound = int(value)
         else:
@@ -68,7 +74,7 @@ def parse(path: Path, text: str) -> Case:
             or (verdicts == {"FAIL"} and len(fails) != len(expects)):
         raise YarakashiError(f"{path}: the header needs '# expect: PASS' or '# expect: FAIL <check>' lines "
                              f"(one kind) and '# why: <one line>'")
-    return Case(path, verdicts.pop(), fails, why, bound)
+    return Case(path, verdicts.pop(), fails, why, bound, exits)
 
 
 def cases(lab_name: str) -> list[Case]:
@@ -81,6 +87,9 @@ def judge(case: Case, report: verdict.Report) -> list[str]:
     """What differs from the case's expectation (an empty list: as expected)."""
     failed = [c.name for _, checks in report.phases for c in checks if not c.passed]
     got = "PASS" if report.passed else "FAIL"
+    ended = report.facts.get("fix", {}).get("exit_code") if isinstance(report.facts.get("fix"), dict) else None
+    if case.exits is not None and ended != case.exits:
+        return [f"expected the fix script to exit {case.exits}, it ended with {ended}"]
     if got != case.verdict:
         return [f"expected {case.verdict}, got {got}" + (f" (failed: {'; '.join(failed)})" if failed else "")]
     return [f"expected the check {name!r} to fail; failed: {'; '.join(failed)}" for name in case.fails

@@ -15,13 +15,16 @@ break; its builtins still work afterwards, so it can report what a team would se
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import subprocess
+import tarfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import testinfra
 
@@ -90,6 +93,49 @@ class Endpoint:
         """Run ``command`` in a new session: rc 255 when none starts, 124 past ``timeout``."""
         return run_bounded([*self.argv, command], timeout)
 
+    def upload(self, into: str, files: dict[str, Path], timeout: float = 120) -> None:
+        """Copy local files and trees into the directory ``into`` on the host, as
+        ``{path under into: local path}``, in one tar stream over one session."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, local in files.items():
+                tar.add(local, arcname=name)
+        argv = [*self.argv, f"mkdir -p {into} && tar --no-same-owner -C {into} -xf -"]
+        try:
+            done = subprocess.run(argv, input=buf.getvalue(), capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise ToolFailed(f"uploading to {self.name} failed: no end within {timeout:.0f} s") from exc
+        if done.returncode != 0:
+            raise ToolFailed(f"uploading to {self.name} failed: ssh exited {done.returncode}: "
+                             f"{tail(done.stderr.decode(errors='replace')) or 'no output'}")
+
+    def stream(self, command: str, sink: IO[str], timeout: float | None = None) -> int:
+        """Run ``command`` in a new session, each line it prints written to ``sink`` as it
+        comes (as ``    default: <line>``, the way Vagrant logs a guest's output); its exit
+        status (255: no session; 124: past ``timeout``). An interrupt ends the session."""
+        proc = subprocess.Popen([*self.argv, command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace")
+        deadline = time.monotonic() + timeout if timeout else None
+        try:
+            assert proc.stdout
+            while True:
+                ready, _, _ = select.select([proc.stdout], [], [], 5)
+                if ready:
+                    line = proc.stdout.readline()
+                    if not line:
+                        break
+                    sink.write(f"    default: {line.rstrip()}\n")
+                    sink.flush()
+                if deadline and time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    return 124
+            return proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
     def boot_id(self) -> str | None:
         """The kernel's boot id, or None when no session can be opened."""
         done = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
@@ -110,7 +156,7 @@ class Endpoint:
     power_cycle = reboot
 
     def wait_new_boot(self, before: str | None, timeout: float = REBOOT_TIMEOUT,
-                      meanwhile: Callable[[], None] | None = None) -> str:
+                      meanwhile: Callable[[], None] | None = None, what: str = "back from reboot") -> str:
         """Wait until a session opens on a boot other than ``before``; ``meanwhile`` runs once a
         minute (a lab VM refreshes its SSH settings: its address may change)."""
         last = time.monotonic()
@@ -123,7 +169,7 @@ class Endpoint:
             now = self.boot_id()
             return now if now and now != before else None
 
-        return wait_until(f"{self.name} back from reboot", new_boot, timeout, interval=5)
+        return wait_until(f"{self.name} {what}", new_boot, timeout, interval=5)
 
     def testinfra(self) -> testinfra.host.Host:
         """A new testinfra host (never cached: a reboot invalidates sessions)."""

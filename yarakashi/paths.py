@@ -12,7 +12,9 @@ import os
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+#: The checkout: labs, provisioning, Vagrantfile.j2. ``YARAKASHI_HOME`` names it when the package
+#: is installed elsewhere (``pip install`` without ``-e``).
+REPO = Path(os.environ.get("YARAKASHI_HOME") or Path(__file__).resolve().parent.parent).resolve()
 #: A short id of this checkout, in the name of every VM it starts (see vagrantfile.prefix);
 #: ``YARAKASHI_CHECKOUT_ID`` sets another (tests use it to keep their VMs apart).
 CHECKOUT_ID = os.environ.get("YARAKASHI_CHECKOUT_ID") or hashlib.sha256(str(REPO).encode()).hexdigest()[:6]

@@ -40,7 +40,7 @@ def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, 
     """
     lab = catalogue.lab(lab_name)
     if platform and not catalogue.platform(catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")).offline:
-        print(check(lab.name, None, platform, instance="observe").text())
+        print(check(lab.name, [], platform, instance="observe")[0].text())
         return 0
     module = paths.REPO / "tests" / "lab" / f"test_{lab.name.replace('-', '_')}.py"
     if not module.exists():

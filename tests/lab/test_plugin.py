@@ -1,0 +1,56 @@
+"""The pytest plugin as another project uses it: installed into a virtualenv of its own with
+pip, a downstream test file that asks for the ``yarakashi_check`` fixture judges that project's
+deploy script on a real VM."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from yarakashi import catalogue, paths
+from yarakashi.machine import Machine
+
+from .conftest import CREATED
+
+#: For the lane scheduler (yarakashi.lanes): a venv, one fresh VM, one reboot.
+TEST_MINUTES = 8
+
+DEPLOY = """#!/usr/bin/env bash
+# The downstream project's deploy: its unit under /etc/systemd/system, /lib never written.
+set -euo pipefail
+install -D -m 0644 "$YK_LAB_DIR/rsync-dirlinks/files/lib/systemd/system/mysql.service" /etc/systemd/system/mysql.service
+systemctl daemon-reload
+"""
+
+DOWNSTREAM_TEST = '''
+import json
+
+def test_our_deploy_survives_merged_usr(yarakashi_check):
+    report = yarakashi_check("rsync-dirlinks", fix="deploy.sh", instance="test-plugin")
+    print("VERDICT " + json.dumps(report.to_dict()))
+    assert report.passed, report.text()
+'''
+
+
+def test_a_downstream_project_judges_its_deploy_with_the_plugin(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-e", str(paths.REPO)],
+                               capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    project = tmp_path / "downstream"
+    project.mkdir()
+    (project / "deploy.sh").write_text(DEPLOY)
+    (project / "test_deploy.py").write_text(DOWNSTREAM_TEST)
+    plat = "debian12-merged"
+    CREATED.add(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform(plat), "test-plugin").domain)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
+    done = subprocess.run([str(venv / "bin" / "pytest"), "-s", "-p", "no:cacheprovider", f"--yarakashi-platform={plat}",
+                           "test_deploy.py"], cwd=project, env=env, capture_output=True, text=True, timeout=2400)
+    print(done.stdout[-4000:], done.stderr[-2000:])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout
+    verdict_line = next(line for line in done.stdout.splitlines() if line.startswith("VERDICT "))
+    assert '"verdict": "PASS"' in verdict_line and '"lab": "rsync-dirlinks"' in verdict_line

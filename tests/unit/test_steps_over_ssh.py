@@ -1,0 +1,59 @@
+"""A lab step runs over one SSH session (no Vagrant run): the lab's files and the trainee's
+script go up in one tar stream, run-step.sh runs as root, and how it ended is read from the log."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from yarakashi import catalogue, failures, paths
+from yarakashi.machine import Machine
+
+#: A stand-in ssh: "tar ... -xf -" unpacks stdin into $FAKE_HOME; run-step.sh prints what the
+#: real one prints for a fix that failed at line 2, and exits 3.
+FAKE_SSH = """#!/bin/bash
+cmd="${@: -1}"
+echo "$cmd" >> "$FAKE_HOME/commands"
+case $cmd in
+  *"tar --no-same-owner"*) tar -C "$FAKE_HOME" -xf - ;;
+  *run-step.sh*) echo "deploying"; echo "[yarakashi] step fix exited 3 (last failed command: line 2: false (exit 3))"; exit 3 ;;
+esac
+"""
+
+
+@pytest.fixture
+def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Machine:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "ssh").write_text(FAKE_SSH)
+    (bindir / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    monkeypatch.setattr(paths, "WORK", tmp_path / "work")
+    fix = tmp_path / "my-fix.sh"
+    fix.write_text("#!/bin/bash\nfalse\n")
+    m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "unit", {"fix": fix})
+    m.bounds["fix"] = 60
+    return m
+
+
+def test_a_step_uploads_once_runs_as_root_and_reports_how_it_ended(machine: Machine, tmp_path: Path) -> None:
+    ended = machine.run("fix", check=False)
+    assert (ended.exit_code, ended.last_failed) == (3, "line 2: false (exit 3)")
+    assert ended.describe() == "fix exited 3; last failed command: line 2: false (exit 3)"
+    home = tmp_path / "home"
+    assert (home / "yarakashi" / "common" / "run-step.sh").is_file()  # provisioning/, as the guest's lab dir
+    assert (home / "yarakashi-steps" / "fix").read_text() == "#!/bin/bash\nfalse\n"  # the trainee's script
+    upload, step = (home / "commands").read_text().splitlines()
+    assert upload == "mkdir -p /home/vagrant && tar --no-same-owner -C /home/vagrant -xf -"
+    assert step.startswith("sudo -n env YK_LAB_DIR=/home/vagrant/yarakashi YK_LAB=rsync-dirlinks ")
+    assert step.endswith("bash /home/vagrant/yarakashi/common/run-step.sh fix /home/vagrant/yarakashi-steps/fix 60")
+    assert "    default: deploying\n" in machine.log.read_text()  # the guest's output, logged as Vagrant logs it
+
+
+def test_a_failed_step_is_one_line_when_it_must_succeed(machine: Machine) -> None:
+    with pytest.raises(failures.ToolFailed, match=r"^fix of rsync-dirlinks/debian12-merged \(unit\) failed: .*exited 3"):
+        machine.run("fix", check=True)

@@ -1,0 +1,60 @@
+"""A pytest plugin for other projects: judge your deploy script, provisioning role or runbook
+with ``lab.check`` on a real VM, from your own test suite (registered as ``pytest11``).
+
+Install it from a checkout (``pip install -e /path/to/yarakashi``), then::
+
+    def test_our_deploy_keeps_lib_a_symlink(yarakashi_check):
+        report = yarakashi_check("rsync-dirlinks", fix="deploy/deploy.sh")
+        assert report.passed, report.text()
+
+Options: ``--yarakashi-platform NAME`` (default: each lab's check platform),
+``--yarakashi-keep-failed`` (keep the VM of a FAIL to look inside), ``--yarakashi-fix-bound N``.
+The VMs need root, like every yarakashi command.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from yarakashi import YarakashiError, checking, commands, paths, verdict
+
+_numbers = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("yarakashi", "yarakashi: judge a fix on a real VM")
+    group.addoption("--yarakashi-platform", default=None, help="the platform to judge on (default: the lab's check platform)")
+    group.addoption("--yarakashi-keep-failed", action="store_true", help="keep the VM when a verdict is FAIL")
+    group.addoption("--yarakashi-fix-bound", type=int, default=checking.FIX_BOUND,
+                    help=f"seconds a fix may run before it is ended (default {checking.FIX_BOUND})")
+
+
+@pytest.fixture
+def yarakashi_check(request: pytest.FixtureRequest) -> Callable[..., verdict.Report]:
+    """``yarakashi_check(lab, fix=path, platform=None, instance=None)``: the verdict (a
+    :class:`yarakashi.verdict.Report`; ``.passed``, ``.text()``, ``.to_dict()``) of ``fix`` run as the
+    lab's fix step on a fresh VM, through the lab's real reboots. A relative ``fix`` is taken from
+    the test file's directory."""
+    if not (paths.LABS.is_dir() and (paths.REPO / "Vagrantfile.j2").is_file()):
+        raise pytest.UsageError(f"yarakashi's labs are not at {paths.REPO}: install it editable from a checkout "
+                                f"(pip install -e /path/to/yarakashi) or set YARAKASHI_HOME to one")
+    config = request.config
+
+    def check(lab: str, fix: str | Path, platform: str | None = None, instance: str | None = None) -> verdict.Report:
+        script = Path(fix) if Path(fix).is_absolute() else Path(request.path).parent / fix
+        try:
+            [report] = commands.check(
+                lab, [str(script)], platform or config.getoption("yarakashi_platform"),
+                "failed" if config.getoption("yarakashi_keep_failed") else "never",
+                fix_bound=config.getoption("yarakashi_fix_bound"), instance=instance or f"pytest-{next(_numbers)}")
+        except YarakashiError as exc:
+            pytest.fail(f"yarakashi: {exc}", pytrace=False)
+        print(report.text())
+        return report
+
+    return check
+
