@@ -39,7 +39,9 @@ EVIDENCE = {
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 #: The keys a lab.toml may have (anything else is a typo, and an error).
 LAB_KEYS = ("title", "title_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
-            "packages", "check", "fixed", "steps", "platform_steps", "retest", "expect")
+            "packages", "check", "fixed", "offline_evidence", "steps", "platform_steps", "retest", "expect", "verdict")
+#: What a step's ``[verdict.<platform>]`` may say: lab.check after that step PASSes or FAILs.
+VERDICTS = ("PASS", "FAIL")
 
 
 class UnknownName(YarakashiError):
@@ -138,8 +140,12 @@ class Lab:
     memory: int = 1024
     cpus: int = 2
     expect: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Per platform and step: PASS or FAIL, what lab.check after that step is expected to say
+    #: (``lab.test --platform`` asserts it where no test has verified it).
+    verdict: dict[str, dict[str, str]] = field(default_factory=dict)
     check: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()  # what a fixed server is, judged by the cause (verify checks it)
+    offline_evidence: tuple[str, ...] = ()  # paths read from the stopped disk when a FAIL left no SSH
     test_minutes: float = 0
     platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
     retest: Spec = Spec()
@@ -223,8 +229,10 @@ def load_lab(path: Path) -> Lab:
             memory=int(data.get("memory", 1024)),
             cpus=int(data.get("cpus", 2)),
             expect=dict(data.get("expect", {})),
+            verdict={k: dict(v) for k, v in data.get("verdict", {}).items()},
             check=tuple(data.get("check", ())),
             fixed=tuple(data.get("fixed", ())),
+            offline_evidence=tuple(data.get("offline_evidence", ())),
             test_minutes=float(data.get("test_minutes", 0)),
             platform_steps={k: dict(v) for k, v in data.get("platform_steps", {}).items()},
             retest=Spec.from_table(data.get("retest", {}), f"{path / 'lab.toml'} [retest]"),
@@ -242,6 +250,11 @@ def load_lab(path: Path) -> Lab:
             _check_step(lab, step, script)
     for step in lab.check:
         choose("step", step, [*lab.steps, *BUILTIN_STEPS], f"in the check list of lab {lab.name}")
+    for plat, stated in lab.verdict.items():
+        choose("platform", plat, lab.platforms, f"in [verdict] of lab {lab.name}")
+        for step, said in stated.items():
+            choose("step", step, list(lab.expect.get(plat, {})), f"in [verdict.{plat}] of lab {lab.name} (one with an [expect.{plat}] line)")
+            choose("verdict", said, list(VERDICTS), f"for [verdict.{plat}] {step} of lab {lab.name}")
     return lab
 
 

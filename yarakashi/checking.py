@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from yarakashi import YarakashiError, catalogue, failures, verdict
+from yarakashi import YarakashiError, catalogue, failures, paths, verdict
 from yarakashi.machine import Machine
 from yarakashi.progress import say
 from yarakashi.steps import StepRun
@@ -84,7 +84,7 @@ def check(
                 say(f"fix {n + 1} of {len(fixes)}: {fix.script or 'the lab fix'} (from the saved state {BEFORE_FIX!r})")
                 start = time.monotonic()
                 m.return_to(BEFORE_FIX)
-            reports.append(_judge(m, fix, before + reboots, after, verify_wait, start))
+            reports.append(_judge(m, fix, before + reboots, after, verify_wait, start, n + 1))
             if each:
                 each(reports[-1])
     except failures.Interrupted as exc:  # no verdict: the VM goes, whatever keep says
@@ -101,15 +101,22 @@ def check(
     return reports
 
 
-def _judge(m: Machine, fix: Fix, done: list[str], after: list[str], verify_wait: int, start: float) -> verdict.Report:
-    """Run ``fix`` and the steps after it on ``m``: the report."""
+def _judge(m: Machine, fix: Fix, done: list[str], after: list[str], verify_wait: int, start: float,
+           number: int = 1) -> verdict.Report:
+    """Run ``fix`` and the steps after it on ``m``: the report (a FAIL keeps its evidence)."""
     m.scripts.pop("fix", None)
     if fix.script:
         m.scripts["fix"] = fix.script
     m.bounds["fix"] = fix.bound
     fix_run = m.run("fix", check=False)
     phases = _steps(m, after, [*done, "fix"], verify_wait)
-    return _report(m, fix, fix_run, phases, time.monotonic() - start)
+    report = _report(m, fix, fix_run, phases, time.monotonic() - start)
+    if not report.passed:
+        name = fix.script.stem if fix.script else "lab-fix"
+        dest = paths.WORK / "reports" / m.lab.name / f"{m.platform.name}-{m.instance}" / f"{number:02d}-{name}"
+        report.facts["files"] = m.save_evidence(dest)
+        report.elapsed = time.monotonic() - start
+    return report
 
 
 def _steps(m: Machine, steps: list[str], done: list[str], verify_wait: int = 300) -> list[tuple[str, list[verdict.Check]]]:

@@ -236,6 +236,30 @@ class Machine:
         with failures.step(f"reading {path} from the stopped disk of {self.domain}"):
             return self.hv.read_offline(self, path)
 
+    def save_evidence(self, dest: Path) -> dict[str, str]:
+        """Keep what a FAIL leaves, in ``dest``: the step log, each recent boot's journal when a
+        session opens, else the lab's ``offline_evidence`` paths read from the stopped disk.
+        Returns ``{what: file}``."""
+        dest.mkdir(parents=True, exist_ok=True)
+        files = {"log": str(self.log)}
+        boots = self.ssh("sudo -n journalctl --list-boots --no-pager -q", timeout=60)
+        if boots.returncode == 0:
+            for offset in [line.split()[0] for line in boots.stdout.splitlines() if line.strip()][-3:]:
+                got = self.ssh(f"sudo -n journalctl -b {offset} --no-pager -o short-precise | tail -n 5000", timeout=120)
+                path = dest / f"journal-boot{offset}.txt"
+                path.write_text(got.stdout)
+                files[f"journal of boot {offset}"] = str(path)
+        elif self.lab.offline_evidence:
+            for guest_path in self.lab.offline_evidence:
+                path = dest / f"offline-stat{guest_path.replace('/', '_')}.txt"
+                try:
+                    path.write_text(self.stat_offline(guest_path))
+                except failures.ToolFailed as exc:
+                    path.write_text(f"could not be read: {exc}\n")
+                files[f"stat {guest_path} (stopped disk)"] = str(path)
+        say(f"evidence kept in {dest}")
+        return files
+
     def state(self) -> str:
         """Vagrant's state of the VM (``running``, ``shutoff``, ``not_created``...)."""
         if not (self.workdir / "Vagrantfile").exists():

@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 
-from yarakashi import YarakashiError, catalogue, failures, labnet, lanes, paths, providers
-from yarakashi.commands import TEST_PREFIX, check, workdir_machines
+from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, paths, providers, verdict
+from yarakashi.commands import TEST_PREFIX, workdir_machines
 from yarakashi.progress import say
 
 
@@ -32,16 +32,15 @@ def _sweep_test_vms(labs: list[str], exc: failures.Interrupted) -> None:
 
 def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, repeat: int = 1) -> int:
     """Run the lab's real-VM tests with pytest (``repeat`` times in a row); on an Ubuntu
-    platform, observe instead.
+    platform, :func:`observe` instead.
 
     The tests assert what was verified on the offline platforms. On a platform whose outcome
-    is only expected, the lab's check list runs and its observations are printed next to the
-    expectations: a guess is reported, never asserted.
+    is only expected from the packages' sources, each expected step is observed and compared
+    with the verdict lab.toml states for it.
     """
     lab = catalogue.lab(lab_name)
     if platform and not catalogue.platform(catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")).offline:
-        print(check(lab.name, [], platform, instance="observe")[0].text())
-        return 0
+        return observe(lab, platform)
     module = paths.REPO / "tests" / "lab" / f"test_{lab.name.replace('-', '_')}.py"
     if not module.exists():
         raise YarakashiError(f"lab {lab.name} has no tests yet ({module.relative_to(paths.REPO)})")
@@ -65,6 +64,49 @@ def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, 
         green = sum(1 for code, _, _ in runs if code == 0)
         print(f"{lab.name}: {green} of {repeat} runs green")
     return max(code for code, _, _ in runs)
+
+
+#: The fix that changes nothing, to judge the state a step before the fix leaves.
+NO_FIX = paths.PROVISIONING / "common" / "no-fix.sh"
+
+
+def observe(lab: catalogue.Lab, platform: str) -> int:
+    """On a platform no test has verified: each step with an ``[expect.<platform>]`` line goes
+    through ``lab.check`` (a step the check list runs before the fix is judged with no fix;
+    any other step is the fix), from one saved state; observed next to expected per step.
+    Exit 1 when a step's ``[verdict.<platform>]`` differs from what was observed."""
+    expected = lab.expect.get(platform, {})
+    steps = [s for s in expected if s in lab.steps]
+    if not steps:
+        raise YarakashiError(f"lab {lab.name} states no expectation for {platform} ([expect.{platform}] in lab.toml)")
+    before = lab.check[:lab.check.index("fix")]
+    fixes = [checking.Fix(NO_FIX if s in before else lab.script(s, platform)) for s in steps]
+    reports = checking.check(lab.name, fixes, platform, instance="observe")
+    print(observed_table(lab, platform, steps, reports))
+    stated = lab.verdict.get(platform, {})
+    return int(any(s in stated and stated[s] != ("PASS" if r.passed else "FAIL") for s, r in zip(steps, reports)))
+
+
+def observed_table(lab: catalogue.Lab, platform: str, steps: list[str], reports: list[verdict.Report]) -> str:
+    """Each report, then a line per step: expected verdict, observed, and the expectation's words.
+
+    >>> r = verdict.Report("lab.check", "x", [("v", [verdict.Check("x", "1", "2", False)])])
+    >>> print(observed_table(catalogue.lab("rsync-dirlinks"), "ubuntu-20.04", ["break"], [r]).splitlines()[-2])
+    break  FAIL      FAIL      as expected  broken: 20.04 has /lib -> usr/lib (merged /usr), as the Debian 12 stand-in
+    """
+    stated, words = lab.verdict.get(platform, {}), lab.expect.get(platform, {})
+    width = max(len(s) for s in steps)
+    rows = [r.text() + "\n" for r in reports]
+    rows.append(f"{lab.name} on {platform} ({catalogue.EVIDENCE[catalogue.platform(platform).evidence]}):")
+    rows.append(f"{'STEP':<{width}}  EXPECTED  OBSERVED  {'':<11}  EXPECTATION")
+    for step, report in zip(steps, reports):
+        got = "PASS" if report.passed else "FAIL"
+        want = stated.get(step, "-")
+        match = "not stated" if want == "-" else "as expected" if want == got else "MISMATCH"
+        rows.append(f"{step:<{width}}  {want:<8}  {got:<8}  {match:<11}  {words[step]}")
+    mismatches = sum(1 for s, r in zip(steps, reports) if s in stated and stated[s] != ("PASS" if r.passed else "FAIL"))
+    rows.append(f"{mismatches} mismatch(es) of {sum(1 for s in steps if s in stated)} stated verdicts")
+    return "\n".join(rows)
 
 
 def test_suite(unit_only: bool, lane_count: int, extra: list[str]) -> int:

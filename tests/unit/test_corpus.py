@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from yarakashi import YarakashiError, catalogue, checking, corpus, paths, providers, verdict
@@ -87,3 +89,43 @@ def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None
         [one] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged")
     assert ran == ["destroy", "up", "fix:lab:300", "verify", "reboot", "verify", "destroy"]
     assert one.passed and one.header[-1] == "the fix script: fix exited 0"
+
+
+@pytest.mark.parametrize(("observed", "code"), [((False, True, True), 0), ((False, False, True), 1)])
+def test_an_ubuntu_platform_is_observed_and_compared_with_the_stated_verdicts(monkeypatch, capsys, observed, code) -> None:
+    """lab.test --platform ubuntu-18.04: the break (before the fix in the check list) is judged
+    with no fix, other steps as the fix; a step whose verdict differs makes it exit 1."""
+    from yarakashi import suite
+
+    asked: list[list[checking.Fix]] = []
+
+    def fake_check(lab, fixes, platform, instance="check", **_):
+        asked.append(list(fixes))
+        return [verdict.Report("lab.check", lab, [("verify", [verdict.Check("x", "1", "1" if ok else "2", ok)])])
+                for ok in observed]
+
+    monkeypatch.setattr(checking, "check", fake_check)
+    lab = catalogue.lab("apparmor-cache")
+    assert suite.observe(lab, "ubuntu-18.04") == code
+    steps = list(lab.expect["ubuntu-18.04"])
+    assert steps == ["break", "reload-apparmor", "fix"]
+    assert [f.script for f in asked[0]] == [suite.NO_FIX, lab.script("reload-apparmor", "ubuntu-18.04"),
+                                          lab.script("fix", "ubuntu-18.04")]
+    out = capsys.readouterr().out
+    assert ("MISMATCH" in out) == bool(code)
+    assert out.rstrip().endswith(f"{code} mismatch(es) of 3 stated verdicts")
+
+
+def test_a_fail_keeps_its_evidence_and_names_it_in_the_json(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    for name, fake in {"up": lambda self: None, "destroy": lambda self: None, "reboot": lambda self: "boot",
+                       "run": lambda self, phase, check=True: StepRun(phase, 127, "line 14: systemctl daemon-reload (exit 127)"),
+                       "verify": lambda self, wait=300: [verdict.Check("new SSH session", "opens", "closed", False)],
+                       "save_evidence": lambda self, dest: {"log": str(self.log), "stat /lib (stopped disk)": str(dest / "x")}}.items():
+        monkeypatch.setattr(Machine, name, fake)
+    with providers.substituted(FakeHypervisor()):
+        [report] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged", instance="unit")
+    data = report.to_dict()
+    assert data["verdict"] == "FAIL" and data["fix"]["exit_code"] == 127
+    assert data["files"]["stat /lib (stopped disk)"].endswith("reports/rsync-dirlinks/debian12-merged-unit/01-lab-fix/x")
+    jsonschema.validate(data, json.loads(verdict.SCHEMA.read_text()))
