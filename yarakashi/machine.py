@@ -53,6 +53,9 @@ class Machine:
         self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
         self.log = paths.WORK / "logs" / lab.name / f"{plat.name}-{instance}.log"
         self.ssh_config_path = self.workdir / "ssh_config"
+        #: The serial console: written by libvirt while the VM exists, then kept next to the log.
+        self.serial_log = vagrantfile.serial_log(lab, plat, instance)
+        self.kept_serial_log = self.log.with_suffix(".serial.log")
         self.guest = guest.Endpoint(guest.HOST_ALIAS, self.ssh_config_path, name=self.domain)
 
     def __repr__(self) -> str:
@@ -242,6 +245,9 @@ class Machine:
         Returns ``{what: file}``."""
         dest.mkdir(parents=True, exist_ok=True)
         files = {"log": str(self.log)}
+        if self.serial_log.is_file():
+            shutil.copyfile(self.serial_log, dest / "serial-console.log")
+            files["serial console"] = str(dest / "serial-console.log")
         boots = self.ssh("sudo -n journalctl --list-boots --no-pager -q", timeout=60)
         if boots.returncode == 0:
             for offset in [line.split()[0] for line in boots.stdout.splitlines() if line.strip()][-3:]:
@@ -279,3 +285,6 @@ class Machine:
                 pass
         self.hv.remove(self)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.serial_log.is_file():  # kept with the Vagrant log, which outlives the VM too
+            self.kept_serial_log.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(self.serial_log, self.kept_serial_log)

@@ -23,6 +23,18 @@ GUEST_LAB_DIR = "/home/vagrant/yarakashi"
 GUEST_STEP_DIR = "/home/vagrant/yarakashi-steps"
 #: Seconds Vagrant waits for a guest to boot; TCG boots take 30-120 s, two VMs at once more.
 BOOT_TIMEOUT = 900
+#: Where libvirt writes each lab VM's serial console (a root-owned path QEMU can always reach).
+SERIAL_DIR = Path("/var/log/yarakashi/serial")
+
+
+def serial_log(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> Path:
+    """The host file a lab VM's serial console is written to while it exists.
+
+    >>> from yarakashi import catalogue
+    >>> serial_log(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "main").name.endswith("-main-default.log")
+    True
+    """
+    return SERIAL_DIR / f"{prefix(lab, plat, instance)}default.log"
 
 
 def libvirt_driver() -> str:
@@ -111,6 +123,7 @@ def render(
         boot_timeout=BOOT_TIMEOUT,
         provisioning=str(paths.PROVISIONING),
         provider=provider_name or providers.select(plat),
+        serial_log=str(serial_log(lab, plat, instance)),
     )
 
 

@@ -92,13 +92,17 @@ yk_sourceless_confinement() {
 }
 
 # Type= and TimeoutStartSec= as the unit file of the package that owns UNIT has them (900 s
-# for MariaDB: its mariadb.service), and as systemd runs the unit now (drop-ins included).
+# for MariaDB: its mariadb.service), with the lab's own drop-ins given after it on top (the
+# workshop's shorter TimeoutStartSec); and as systemd runs the unit now (every drop-in included).
 yk_packaged_start_settings() {
-  local file type timeout
+  local file type timeout f v
   file=$(dpkg -S "systemd/system/$1" 2> /dev/null | sed -n 's/^[^:]*: //p' | head -n 1)
   [ -n "$file" ] || { echo "no package ships $1"; return; }
-  type=$(sed -n 's/^[[:space:]]*Type=//p' "$file" | tail -n 1)
-  timeout=$(sed -n 's/^[[:space:]]*TimeoutStartSec=//p' "$file" | tail -n 1)
+  for f in "$file" "${@:2}"; do
+    [ -f "$f" ] || continue
+    v=$(sed -n 's/^[[:space:]]*Type=//p' "$f" | tail -n 1); type=${v:-${type:-}}
+    v=$(sed -n 's/^[[:space:]]*TimeoutStartSec=//p' "$f" | tail -n 1); timeout=${v:-${timeout:-}}
+  done
   echo "Type=${type:-simple} TimeoutStartSec=$(yk_seconds "${timeout:-90}")"
 }
 yk_effective_start_settings() {

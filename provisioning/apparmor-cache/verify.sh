@@ -40,7 +40,8 @@ check "processes confined by a profile no file under /etc/apparmor.d defines" no
 complain=$(yk_confinement | grep ' (complain)$')
 check "processes in AppArmor complain mode (logged, not enforced)" none "${complain:-none}" \
   "a profile in complain mode only logs what it would deny: the protection switched off for that process"
-check "mariadb.service start settings" "$(yk_packaged_start_settings mariadb.service)" \
+check "mariadb.service start settings" \
+  "$(yk_packaged_start_settings mariadb.service /etc/systemd/system/mariadb.service.d/yarakashi-workshop.conf)" \
   "$(yk_effective_start_settings mariadb.service)" \
   "the server must reach active through its own readiness protocol, as its package's unit has it: a changed Type= or TimeoutStartSec= hides a readiness that never comes"
 check "mariadb.service" active "$(systemctl is-active mariadb)" \
