@@ -10,6 +10,9 @@ The package is split one concept per module:
 - ``machine``    one lab VM: a Vagrant work directory, its steps, its provider and its guest endpoint
 - ``guest``      reaching a host over SSH: bounded sessions, reboot-and-wait, testinfra, a pinned shell
 - ``verdict``    the one result model: named checks (expected, observed, passed, reason), table and JSON
+- ``checking``   ``lab.check``: fixes judged through the lab's check list; several from one saved state
+- ``corpus``     a lab's fix corpus (``labs/<lab>/fixes/``): each script's stated verdict, and judging it
+- ``pytest_plugin`` the ``yarakashi_check`` fixture for other projects' test suites (``pytest11``)
 - ``retest``     the organisers' reboot test, for a lab VM or a team's own server
 - ``commands``   what each invoke task does; ``suite``: running lab tests and the whole suite
 - ``failures``   how a task ends when a tool fails or the user interrupts it: one line
