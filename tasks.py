@@ -214,11 +214,12 @@ def box_list(c):
 
 
 @task(name="test", help={"unit": "unit tests only (no VMs)", "lanes": "lab test processes at once (default 2)",
-                         "pytest": "extra pytest arguments, quoted"})
+                         "pytest": "extra pytest arguments, quoted",
+                         "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})"})
 @friendly
-def test_all(c, unit=False, lanes=2, pytest=""):
+def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE)):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
-    code = suite.test_suite(unit, int(lanes), pytest.split())
+    code = suite.test_suite(unit, int(lanes), pytest.split(), commands.positive_int("--deadline", deadline))
     if code:
         raise Exit(code=code)
 

@@ -177,24 +177,37 @@ def undo_on_failure(what: str, undo: Callable[[], None]) -> Iterator[None]:
         raise
 
 
-def wait_children(procs: list[subprocess.Popen], grace: float = 600) -> list[int]:  # type: ignore[type-arg]
-    """Wait for children that clean up after themselves (pytest runs); on an interrupt, pass
-    SIGINT on and give them ``grace`` seconds to tear their VMs down before they are killed.
+def wait_children(procs: list[subprocess.Popen], grace: float = 600, deadline: float | None = None) -> list[int]:  # type: ignore[type-arg]
+    """Wait for children that clean up after themselves (pytest runs); on an interrupt, or once
+    ``deadline`` (a ``time.monotonic()`` instant) has passed, pass SIGINT on and give them
+    ``grace`` seconds to tear their VMs down before they are killed (then :class:`DeadlinePassed`).
 
     Exit codes as a shell reports them: a child killed by signal N gives 128 + N.
     """
-    try:
-        codes = [proc.wait() for proc in procs]
-    except Interrupted:
+    def stop() -> None:
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGINT)  # they ignore it if the terminal's arrived already
-        deadline = time.monotonic() + grace
+        until = time.monotonic() + grace
         for proc in procs:
             try:
-                proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+                proc.wait(timeout=max(1.0, until - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+    try:
+        while deadline is not None and any(proc.poll() is None for proc in procs):
+            if time.monotonic() >= deadline:
+                stop()
+                raise DeadlinePassed()
+            time.sleep(1)
+        codes = [proc.wait() for proc in procs]
+    except Interrupted:
+        stop()
         raise
     return [128 - code if code < 0 else code for code in codes]
+
+
+class DeadlinePassed(Exception):
+    """:func:`wait_children` stopped its children at the deadline (they cleaned up first)."""

@@ -55,8 +55,11 @@ def _pump(lane: int, proc: subprocess.Popen[str]) -> None:
         sys.stdout.flush()
 
 
-def run(directory: Path, lanes: int, extra: list[str]) -> tuple[int, dict[str, int]]:
-    """Run the lanes; return the worst exit code and the summed outcome counts."""
+def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = None) -> tuple[int, dict[str, int]]:
+    """Run the lanes; return the worst exit code and the summed outcome counts.
+
+    Past ``deadline`` (a ``time.monotonic()`` instant) the lanes are stopped as by Ctrl-C (their
+    VMs removed), and what did not finish is named: exit 124."""
     groups = plan(lab_modules(directory), lanes)
     report_dir = paths.WORK / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -72,15 +75,38 @@ def run(directory: Path, lanes: int, extra: list[str]) -> tuple[int, dict[str, i
         pump = threading.Thread(target=_pump, args=(n, proc), daemon=True)
         pump.start()
         pumps.append(pump)
-    codes = failures.wait_children([proc for proc, _ in procs])  # a killed lane: 128 + signal
+    try:
+        codes = failures.wait_children([proc for proc, _ in procs], deadline=deadline)  # a killed lane: 128 + signal
+        late = False
+    except failures.DeadlinePassed:
+        codes, late = [124], True
     for pump in pumps:
         pump.join()
     totals = outcomes([xml for _, xml in procs])
+    if late:
+        for n, ((_, xml), modules) in enumerate(zip(procs, groups), 1):
+            left, last = unfinished(modules, xml)
+            say(f"lane {n} stopped at the deadline; did not run: {' '.join(left) or 'nothing'}"
+                + (f" (and maybe the rest of {last})" if last else ""))
+        return 124, totals
     for n, ((_, xml), code) in enumerate(zip(procs, codes), 1):
         if not xml.exists():  # killed before pytest wrote its report: its tests did not pass
             say(f"lane {n} ended without a report (exit {code}): counted as one failed test")
             totals["failed"] += 1
     return max(codes, default=5), totals
+
+
+def unfinished(modules: list[str], xml: Path) -> tuple[list[str], str]:
+    """A stopped lane: the modules with no result in its report, and the last one with results
+    (it may have been stopped part way).
+
+    >>> unfinished(["tests/lab/test_a.py", "tests/lab/test_b.py"], Path("/nonexistent.xml"))
+    (['test_a.py', 'test_b.py'], '')
+    """
+    seen = {case.get("classname", "").rsplit(".", 1)[-1] + ".py"
+            for case in (ET.parse(xml).getroot().iter("testcase") if xml.exists() else [])}
+    names = [Path(m).name for m in modules]
+    return [n for n in names if n not in seen], next((n for n in reversed(names) if n in seen), "")
 
 
 def merge(reports: list[Path], out: Path) -> Path:

@@ -32,3 +32,20 @@ def test_the_suite_report_merges_every_lane(tmp_path) -> None:
     out = lanes.merge([tmp_path / "a.xml", tmp_path / "b.xml", tmp_path / "missing.xml"], tmp_path / "suite.xml")
     assert lanes.outcomes([out]) == {"passed": 2, "failed": 1, "skipped": 0}
     assert "rsync-dirlinks" in out.read_text()
+
+
+def test_past_the_deadline_the_lanes_stop_and_say_what_did_not_finish(tmp_path: Path, monkeypatch, capsys) -> None:
+    import time
+
+    monkeypatch.setattr(paths, "WORK", tmp_path / "work")
+    modules = tmp_path / "lab"
+    modules.mkdir()
+    (modules / "test_quick.py").write_text("TEST_MINUTES = 9\n\ndef test_quick():\n    pass\n")
+    (modules / "test_slow.py").write_text("import time\nTEST_MINUTES = 1\n\ndef test_slow():\n    time.sleep(300)\n")
+    (modules / "test_never.py").write_text("TEST_MINUTES = 1\n\ndef test_never():\n    pass\n")
+    start = time.monotonic()
+    code, totals = lanes.run(modules, 1, ["-p", "no:cacheprovider"], deadline=time.monotonic() + 15)
+    assert code == 124 and time.monotonic() - start < 120
+    assert totals["passed"] == 2  # test_quick and test_never ran before the deadline
+    err = capsys.readouterr().err
+    assert "lane 1 stopped at the deadline; did not run: test_slow.py (and maybe the rest of test_never.py)" in err
