@@ -261,6 +261,8 @@ def destroy(lab_name: str) -> None:
             for dom in hv.sweep(mine):
                 say(f"removed leftover VM {dom}")
             others += hv.vms("yk-")
+        for log in vagrantfile.SERIAL_DIR.glob(f"{mine}*.log"):  # serial consoles of VMs no Machine removed
+            log.unlink(missing_ok=True)
         if others:
             say(f"left {len(others)} VMs of other checkouts alone; the lab network stays up for them")
         else:
