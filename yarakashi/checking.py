@@ -21,7 +21,7 @@ from pathlib import Path
 
 from yarakashi import YarakashiError, catalogue, failures, paths, verdict
 from yarakashi.machine import Machine
-from yarakashi.progress import say
+from yarakashi.progress import Timeout, say
 from yarakashi.steps import StepRun
 
 #: Seconds a fix script may run before it is ended (``--fix-bound``).
@@ -124,7 +124,14 @@ def _steps(m: Machine, steps: list[str], done: list[str], verify_wait: int = 300
     phases: list[tuple[str, list[verdict.Check]]] = []
     for step in steps:
         if step == "reboot":
-            m.reboot()
+            try:
+                m.reboot()
+            except (Timeout, failures.ToolFailed) as exc:  # a fix that breaks the boot: a verdict, not an error
+                phases.append((f"reboot (after {' -> '.join(done)})", [verdict.Check(
+                    "back over SSH after a real reboot", "a new boot answers", f"{exc}", False,
+                    "the server must come back from a reboot: the organisers' test starts with one")]))
+                say(f"{phases[-1][0]}:\n{verdict.table(phases[-1][1])}")
+                break
         elif step == "verify":
             checks = m.verify(wait=verify_wait)
             phases.append((f"verify (after {' -> '.join(done)})", checks))

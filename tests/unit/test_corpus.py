@@ -23,7 +23,8 @@ def names_a_verify_can_report(lab: catalogue.Lab) -> set[str]:
     """Check names the lab's verify script (and what it sources) and the host can report."""
     text = "".join(p.read_text() for p in (paths.PROVISIONING / "common").glob("*.sh"))
     text += "".join(p.read_text() for p in (paths.PROVISIONING / lab.name).glob("*.sh"))
-    return {*re.findall(r'check(?:_that)? "([^"$]+)"', text), "new SSH session", "verify script"}
+    return {*re.findall(r'check(?:_that)? "([^"$]+)"', text), "new SSH session", "verify script",
+            "back over SSH after a real reboot"}
 
 
 @pytest.mark.parametrize("lab", sorted(LEAST))
@@ -129,3 +130,23 @@ def test_a_fail_keeps_its_evidence_and_names_it_in_the_json(monkeypatch, tmp_pat
     assert data["verdict"] == "FAIL" and data["fix"]["exit_code"] == 127
     assert data["files"]["stat /lib (stopped disk)"].endswith("reports/rsync-dirlinks/debian12-merged-unit/01-lab-fix/x")
     jsonschema.validate(data, json.loads(verdict.SCHEMA.read_text()))
+
+
+def test_a_fix_that_keeps_the_guest_from_coming_back_is_a_fail_not_an_error(monkeypatch, tmp_path) -> None:
+    from yarakashi.progress import Timeout
+
+    def no_return(self):
+        raise Timeout("no answer from yk-x back from reboot within 600 s")
+
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    for name, fake in {"up": lambda self: None, "destroy": lambda self: None, "reboot": no_return,
+                       "run": lambda self, phase, check=True: StepRun(phase, 0),
+                       "verify": lambda self, wait=300: [verdict.Check("x", "1", "1", True)],
+                       "save_evidence": lambda self, dest: {}}.items():
+        monkeypatch.setattr(Machine, name, fake)
+    with providers.substituted(FakeHypervisor()):
+        [report] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged", instance="unit")
+    assert not report.passed
+    (after, [check]) = report.phases[-1]
+    assert after == "reboot (after fix -> verify)" and check.name == "back over SSH after a real reboot"
+    assert "within 600 s" in check.observed
