@@ -18,13 +18,17 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # Certain failure: mariadb is activating and its main process was DENIED the unix datagram
 # socket sd_notify needs, by the profile it runs under: READY=1 can never reach systemd.
 yk_doomed() {
-  local pid label
+  local pid label task denied=""
   [ "$(systemctl show -p ActiveState --value mariadb)" = activating ] || return 0
   pid=$(systemctl show -p MainPID --value mariadb)
   [ "${pid:-0}" != 0 ] || return 0
   label=$(cat "/proc/$pid/attr/current" 2>/dev/null) || return 0
-  journalctl -k -b --no-pager | grep -F "profile=\"${label% (*}\"" | grep -F " pid=$pid " \
-    | grep -q 'apparmor="DENIED".*family="unix" sock_type="dgram"' || return 0
+  # pid= in the audit line is the task that was denied: the main process or one of its threads.
+  for task in $(journalctl -k -b --no-pager | grep -F "profile=\"${label% (*}\"" \
+      | grep 'apparmor="DENIED".*family="unix" sock_type="dgram"' | sed -n 's/.* pid=\([0-9]*\) .*/\1/p' | sort -u); do
+    [ "$task" = "$pid" ] || [ -d "/proc/$pid/task/$task" ] && denied=$task
+  done
+  [ -n "$denied" ] || return 0
   echo "mariadb.service is activating; its mariadbd (pid $pid) runs under the AppArmor profile" \
     "'$label', which DENIED it the unix datagram socket sd_notify needs, so READY=1 can never" \
     "reach systemd and the start job can only end at TimeoutStartSec"
