@@ -93,7 +93,35 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
         if not xml.exists():  # killed before pytest wrote its report: its tests did not pass
             say(f"lane {n} ended without a report (exit {code}): counted as one failed test")
             totals["failed"] += 1
+    say(critical_path([xml for _, xml in procs]))
     return max(codes, default=5), totals
+
+
+def critical_path(reports: list[Path]) -> str:
+    """Which lane bounded the wall time, and its longest tests.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "lane-1.xml").write_text('<testsuite time="90"><testcase classname="tests.lab.test_a" name="t1" time="80"/>'
+    ...                                  '<testcase classname="tests.lab.test_a" name="t2" time="10"/></testsuite>')
+    >>> _ = (d / "lane-2.xml").write_text('<testsuite time="30"><testcase classname="tests.lab.test_b" name="t3" time="30"/></testsuite>')
+    >>> print(critical_path([d / "lane-1.xml", d / "lane-2.xml"]))
+    critical path: lane-1 (90 s; lane-2 30 s); its longest tests: test_a::t1 80 s, test_a::t2 10 s
+    """
+    lanes = []
+    for xml in reports:
+        if xml.exists():
+            root = ET.parse(xml).getroot()
+            cases = sorted(((float(c.get("time", 0)), f"{c.get('classname', '').rsplit('.', 1)[-1]}::{c.get('name')}")
+                            for c in root.iter("testcase")), reverse=True)
+            lanes.append((sum(float(s.get("time", 0)) for s in root.iter("testsuite")), xml.stem, cases))
+    if not lanes:
+        return "critical path: no lane report"
+    lanes.sort(reverse=True)
+    took, name, cases = lanes[0]
+    others = "; ".join(f"{n} {t:.0f} s" for t, n, _ in lanes[1:])
+    longest = ", ".join(f"{label} {t:.0f} s" for t, label in cases[:3])
+    return f"critical path: {name} ({took:.0f} s{'; ' + others if others else ''}); its longest tests: {longest}"
 
 
 def unfinished(modules: list[str], xml: Path) -> tuple[list[str], str]:
