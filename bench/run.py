@@ -3,7 +3,7 @@
 Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
-    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, rsync, apparmor, workshop, memory
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, steps, corpus, rsync, apparmor, workshop, memory
     sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from yarakashi import boxes, catalogue, commands, paths, retest  # noqa: E402
+from yarakashi import boxes, catalogue, commands, corpus, paths, retest  # noqa: E402
 from yarakashi.machine import Machine  # noqa: E402
 from yarakashi.progress import wait_until  # noqa: E402
 
@@ -61,6 +61,28 @@ def bench_up() -> None:
         timed(f"lab.up rsync-dirlinks --platform {name} (one VM, box in pool)", m.up)
         timed(f"lab.reboot ({name}, real reboot until SSH)", m.reboot)
         timed(f"lab.destroy ({name})", m.destroy)
+
+
+def bench_steps() -> None:
+    """One lab step (the fixed deploy) through a `vagrant provision` run and over one SSH session."""
+    m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "bench")
+    m.destroy()
+    m.up()
+    try:
+        vagrant = timed("a step through vagrant provision (upload, fix)",
+                        lambda: m.vagrant().provision(provision_with=["upload", "fix"]))
+        ssh = timed("the same step over one SSH session (tar upload, run-step.sh)", lambda: m.run("fix"))
+        print(f"[bench] ratio ssh/vagrant: {ssh / vagrant:.3f}")
+    finally:
+        m.destroy()
+
+
+def bench_corpus() -> None:
+    """Each lab's fix corpus from one saved state (one VM per lab)."""
+    for lab in catalogue.labs():
+        if corpus.cases(lab):
+            timed(f"lab.corpus {lab} ({len(corpus.cases(lab))} scripts, one VM, each from the saved state)",
+                  lambda: commands.corpus(lab, None, instance="bench"))
 
 
 def bench_rsync() -> None:
@@ -118,7 +140,8 @@ def bench_suite() -> None:
                 rows.append((f"{xml.stem}: {case.get('name')}", float(case.get("time", 0))))
 
 
-PARTS = {"boxes": bench_boxes, "up": bench_up, "rsync": bench_rsync, "apparmor": bench_apparmor,
+PARTS = {"boxes": bench_boxes, "up": bench_up, "steps": bench_steps, "corpus": bench_corpus, "rsync": bench_rsync,
+         "apparmor": bench_apparmor,
          "workshop": bench_workshop, "memory": bench_memory, "suite": bench_suite}
 
 
