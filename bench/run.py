@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from yarakashi import boxes, catalogue, commands, corpus, paths, retest  # noqa: E402
+from yarakashi import boxes, catalogue, commands, corpus, paths, retest, suite  # noqa: E402
 from yarakashi.machine import Machine  # noqa: E402
 from yarakashi.progress import wait_until  # noqa: E402
 
@@ -99,7 +99,7 @@ def bench_apparmor() -> None:
 def bench_workshop() -> None:
     """The apparmor-cache story in workshop mode; the real-timeout cycle is in `suite`."""
     timed("lab.test apparmor-cache --start-timeout 60 (whole story, workshop mode)",
-          lambda: commands.lab_test("apparmor-cache", "--start-timeout 60"))
+          lambda: suite.lab_test("apparmor-cache", "--start-timeout 60"))
 
 
 def bench_memory() -> None:
