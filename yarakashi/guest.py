@@ -30,7 +30,7 @@ import testinfra
 
 from yarakashi import YarakashiError
 from yarakashi.failures import ToolFailed, tail
-from yarakashi.progress import say, wait_until
+from yarakashi.progress import Timeout, say, wait_until
 
 #: One set of SSH options for every endpoint: fail fast, no shared connections (each
 #: command is a really new session, which is what the labs assert on). Written into a lab
@@ -141,8 +141,10 @@ class Endpoint:
         done = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
         return done.stdout.strip() if done.returncode == 0 else None
 
-    def reboot(self, timeout: float = REBOOT_TIMEOUT, meanwhile: Callable[[], None] | None = None) -> str:
-        """``sudo -n systemctl reboot``; the new boot id once a session opens again."""
+    def reboot(self, timeout: float = REBOOT_TIMEOUT, meanwhile: Callable[[], None] | None = None,
+               progress: Callable[[], int] | None = None) -> str:
+        """``sudo -n systemctl reboot``; the new boot id once a session opens again (see
+        :meth:`wait_new_boot` for ``meanwhile`` and ``progress``)."""
         first = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
         if first.returncode != 0:
             where = f"; config: {self.config}" if self.config else ""
@@ -150,15 +152,21 @@ class Endpoint:
                              f"{tail(first.stderr) or 'no output'}{where}")
         say(f"rebooting {self.name} (systemctl reboot)")
         self.ssh("sudo -n systemctl reboot", timeout=30)
-        return self.wait_new_boot(first.stdout.strip(), timeout, meanwhile)
+        return self.wait_new_boot(first.stdout.strip(), timeout, meanwhile, progress=progress)
 
     #: A team's server has no hypervisor: its power cycle is a reboot (see retest.Target).
     power_cycle = reboot
 
     def wait_new_boot(self, before: str | None, timeout: float = REBOOT_TIMEOUT,
-                      meanwhile: Callable[[], None] | None = None, what: str = "back from reboot") -> str:
+                      meanwhile: Callable[[], None] | None = None, what: str = "back from reboot",
+                      progress: Callable[[], int] | None = None) -> str:
         """Wait until a session opens on a boot other than ``before``; ``meanwhile`` runs once a
-        minute (a lab VM refreshes its SSH settings: its address may change)."""
+        minute (a lab VM refreshes its SSH settings: its address may change).
+
+        ``progress`` (a count that grows while the guest works: a lab VM's serial console size)
+        lets the wait go on past ``timeout`` while the guest still prints, up to 3 x ``timeout``:
+        on a busy host a boot is slow, a hung one is silent.
+        """
         last = time.monotonic()
 
         def new_boot() -> str | None:
@@ -169,7 +177,16 @@ class Endpoint:
             now = self.boot_id()
             return now if now and now != before else None
 
-        return wait_until(f"{self.name} {what}", new_boot, timeout, interval=5)
+        start, seen = time.monotonic(), progress() if progress else 0
+        while True:
+            try:
+                return wait_until(f"{self.name} {what}", new_boot, timeout, interval=5)
+            except Timeout:
+                grown = (progress() if progress else 0) - seen
+                if grown <= 0 or time.monotonic() - start >= 3 * timeout:
+                    raise
+                seen += grown
+                say(f"{self.name} is still booting (its console printed {grown} bytes in the last {timeout:.0f} s): waiting on")
 
     def testinfra(self) -> testinfra.host.Host:
         """A new testinfra host (never cached: a reboot invalidates sessions)."""

@@ -191,7 +191,7 @@ class Machine:
     def reboot(self, timeout: float = guest.REBOOT_TIMEOUT) -> str:
         """A real reboot from inside the guest; returns the new boot id once SSH is back."""
         with failures.step(f"reboot of {self.name}"):
-            return self.guest.reboot(timeout, self._refresh_quietly)
+            return self.guest.reboot(timeout, self._refresh_quietly, self.console_size)
 
     def power_cycle(self, timeout: float = guest.REBOOT_TIMEOUT) -> str:
         """Power off (the power button, the plug after a grace time) and cold-start; the new
@@ -199,7 +199,7 @@ class Machine:
         before = self.boot_id()
         with failures.step(f"power cycle of {self.domain}"):
             self.hv.power_cycle(self)
-        return self.guest.wait_new_boot(before, timeout, self._refresh_quietly)
+        return self.guest.wait_new_boot(before, timeout, self._refresh_quietly, progress=self.console_size)
 
     def save_state(self, name: str) -> None:
         """Shut the guest down (a clean power-off) and save its disks as ``name``."""
@@ -215,12 +215,16 @@ class Machine:
             self.hv.restore(self, name)
             say(f"{self.domain}: back to {name!r}; cold start")
             self.hv.start(self)
-        return self.guest.wait_new_boot(None, timeout, self._refresh_quietly, what="up after the cold start")
+        return self.guest.wait_new_boot(None, timeout, self._refresh_quietly, "up after the cold start", self.console_size)
 
     def sysrq(self, key: str) -> None:
         """Alt+SysRq+``key`` from the console, which works while SSH does not (``f``: OOM kill)."""
         with failures.step(f"Alt+SysRq+{key.upper()} on {self.domain}"):
             self.hv.sysrq(self, key)
+
+    def console_size(self) -> int:
+        """Bytes the serial console has printed so far (it grows while the guest boots)."""
+        return self.serial_log.stat().st_size if self.serial_log.exists() else 0
 
     def _refresh_quietly(self) -> None:
         """While a guest reboots: its address may change, and Vagrant may see none yet."""
