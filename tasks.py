@@ -215,11 +215,12 @@ def box_list(c):
 
 @task(name="test", help={"unit": "unit tests only (no VMs)", "lanes": "lab test processes at once (default 2)",
                          "pytest": "extra pytest arguments, quoted",
-                         "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})"})
+                         "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})",
+                         "corpus": "also the apparmor-cache and memory-engine fix corpora (about 60 min more)"})
 @friendly
-def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE)):
+def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE), corpus=False):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
-    code = suite.test_suite(unit, int(lanes), pytest.split(), commands.positive_int("--deadline", deadline))
+    code = suite.test_suite(unit, int(lanes), pytest.split(), commands.positive_int("--deadline", deadline), corpus)
     if code:
         raise Exit(code=code)
 

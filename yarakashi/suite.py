@@ -114,9 +114,9 @@ def observed_table(lab: catalogue.Lab, platform: str, steps: list[str], reports:
 DEADLINE = 82 * 60
 
 
-def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: float = DEADLINE) -> int:
+def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: float = DEADLINE, corpus: bool = False) -> int:
     """The whole suite: doctests and unit tests, then the lab tests in parallel lanes, within
-    ``deadline`` seconds.
+    ``deadline`` seconds; ``corpus`` adds the fix corpora that CI does not run yet (SUITE = "corpus").
 
     Ends with one closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
     """
@@ -128,7 +128,8 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: flo
     if not unit_only:
         try:
             with failures.step("the real-VM tests (lanes)"):
-                lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra, until)
+                lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra, until,
+                                                 ("corpus",) if corpus else ())
         except failures.Interrupted as exc:
             _sweep_test_vms(list(catalogue.labs()), exc)
             raise

@@ -49,3 +49,10 @@ def test_past_the_deadline_the_lanes_stop_and_say_what_did_not_finish(tmp_path: 
     assert totals["passed"] == 2  # test_quick and test_never ran before the deadline
     err = capsys.readouterr().err
     assert "lane 1 stopped at the deadline; did not run: test_slow.py (and maybe the rest of test_never.py)" in err
+
+
+def test_a_module_of_another_suite_runs_only_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "test_story.py").write_text("TEST_MINUTES = 5\n")
+    (tmp_path / "test_corpus_x.py").write_text('SUITE = "corpus"\nTEST_MINUTES = 40\n')
+    assert [Path(m).name for m, _ in lanes.lab_modules(tmp_path)] == ["test_story.py"]
+    assert sorted(Path(m).name for m, _ in lanes.lab_modules(tmp_path, ("corpus",))) == ["test_corpus_x.py", "test_story.py"]
