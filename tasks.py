@@ -216,7 +216,7 @@ def box_list(c):
 @task(name="test", help={"unit": "unit tests only (no VMs)", "lanes": "lab test processes at once (default 2)",
                          "pytest": "extra pytest arguments, quoted",
                          "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})",
-                         "corpus": "also the apparmor-cache and memory-engine fix corpora (about 60 min more)"})
+                         "corpus": "also the apparmor-cache fix corpus (about 43 min more)"})
 @friendly
 def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE), corpus=False):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""

@@ -116,7 +116,7 @@ DEADLINE = 82 * 60
 
 def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: float = DEADLINE, corpus: bool = False) -> int:
     """The whole suite: doctests and unit tests, then the lab tests in parallel lanes, within
-    ``deadline`` seconds; ``corpus`` adds the fix corpora that CI does not run yet (SUITE = "corpus").
+    ``deadline`` seconds; ``corpus`` adds the fix corpus that CI does not run yet (SUITE = "corpus").
 
     Ends with one closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
     """
