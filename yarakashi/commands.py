@@ -42,12 +42,14 @@ def offline_platforms(lab: catalogue.Lab) -> list[str]:
     return [p for p in lab.platforms if catalogue.platform(p).offline]
 
 
-def check_platform(lab: catalogue.Lab) -> str:
-    """Where ``lab.check`` runs without ``--platform``: the lab's last offline platform.
+def check_platform(lab: catalogue.Lab, platform: str | None = None) -> str:
+    """Where ``lab.check`` runs: ``platform`` (one of the lab's), else the lab's last offline platform.
 
     >>> check_platform(catalogue.lab("apparmor-cache"))
     'debian12-merged'
     """
+    if platform:
+        return catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")
     return offline_platforms(lab)[-1]
 
 
@@ -138,7 +140,7 @@ def check(
     How a trainee checks a solution, and how another project proves its procedure safe.
     """
     lab = catalogue.lab(lab_name)
-    plat = catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}") if platform else check_platform(lab)
+    plat = check_platform(lab, platform)
     chosen = [checking.Fix(Path(f), fix_bound) for f in fixes] or [checking.Fix(None, fix_bound)]
     return checking.check(lab.name, chosen, plat, keep, instance, verify_wait)
 
@@ -152,7 +154,7 @@ def corpus(lab_name: str, platform: str | None, only: str | None = None, instanc
     if not cases:
         names = ", ".join(c.path.name for c in corpus_lib.cases(lab.name)) or "none"
         raise YarakashiError(f"no corpus script of {lab.name} matches {only!r} (its scripts: {names})")
-    plat = catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}") if platform else check_platform(lab)
+    plat = check_platform(lab, platform)
 
     def each(report: verdict.Report) -> None:
         case = cases[len(done)]

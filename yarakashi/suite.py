@@ -83,8 +83,13 @@ def observe(lab: catalogue.Lab, platform: str) -> int:
     fixes = [checking.Fix(NO_FIX if s in before else lab.script(s, platform)) for s in steps]
     reports = checking.check(lab.name, fixes, platform, instance="observe")
     print(observed_table(lab, platform, steps, reports))
+    return int(bool(mismatches(lab, platform, steps, reports)))
+
+
+def mismatches(lab: catalogue.Lab, platform: str, steps: list[str], reports: list[verdict.Report]) -> list[str]:
+    """The steps whose stated ``[verdict.<platform>]`` differs from what was observed."""
     stated = lab.verdict.get(platform, {})
-    return int(any(s in stated and stated[s] != ("PASS" if r.passed else "FAIL") for s, r in zip(steps, reports)))
+    return [s for s, r in zip(steps, reports) if s in stated and stated[s] != ("PASS" if r.passed else "FAIL")]
 
 
 def observed_table(lab: catalogue.Lab, platform: str, steps: list[str], reports: list[verdict.Report]) -> str:
@@ -104,8 +109,8 @@ def observed_table(lab: catalogue.Lab, platform: str, steps: list[str], reports:
         want = stated.get(step, "-")
         match = "not stated" if want == "-" else "as expected" if want == got else "MISMATCH"
         rows.append(f"{step:<{width}}  {want:<8}  {got:<8}  {match:<11}  {words[step]}")
-    mismatches = sum(1 for s, r in zip(steps, reports) if s in stated and stated[s] != ("PASS" if r.passed else "FAIL"))
-    rows.append(f"{mismatches} mismatch(es) of {sum(1 for s in steps if s in stated)} stated verdicts")
+    wrong = mismatches(lab, platform, steps, reports)
+    rows.append(f"{len(wrong)} mismatch(es) of {sum(1 for s in steps if s in stated)} stated verdicts")
     return "\n".join(rows)
 
 

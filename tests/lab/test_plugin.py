@@ -18,12 +18,8 @@ from .conftest import CREATED
 #: For the lane scheduler (yarakashi.lanes): a venv, one fresh VM, one reboot.
 TEST_MINUTES = 8
 
-DEPLOY = """#!/usr/bin/env bash
-# The downstream project's deploy: its unit under /etc/systemd/system, /lib never written.
-set -euo pipefail
-install -D -m 0644 "$YK_LAB_DIR/rsync-dirlinks/files/lib/systemd/system/mysql.service" /etc/systemd/system/mysql.service
-systemctl daemon-reload
-"""
+#: The downstream project's deploy: a right fix of the lab's corpus (the unit under /etc/systemd/system).
+DEPLOY = paths.LABS / "rsync-dirlinks" / "fixes" / "install-under-etc.sh"
 
 DOWNSTREAM_TEST = '''
 import json
@@ -44,7 +40,7 @@ def test_a_downstream_project_judges_its_deploy_with_the_plugin(tmp_path: Path) 
     assert installed.returncode == 0, installed.stdout + installed.stderr
     project = tmp_path / "downstream"
     project.mkdir()
-    (project / "deploy.sh").write_text(DEPLOY)
+    shutil.copy(DEPLOY, project / "deploy.sh")
     (project / "test_deploy.py").write_text(DOWNSTREAM_TEST)
     plat = "debian12-merged"
     CREATED.add(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform(plat), "test-plugin").domain)
