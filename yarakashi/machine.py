@@ -276,6 +276,17 @@ class Machine:
             return "not_created"
         return self.vagrant().status()[0].state or "unknown"
 
+    def _until_gone(self) -> None:
+        """Look again after the removal, and remove again: a ``vagrant up`` killed while it
+        updated the domain may still have that definition on its way to libvirt (seen under
+        load: an interrupted test's domain was back, stopped, after its removal)."""
+        for _ in range(GONE_LOOKS):
+            time.sleep(GONE_SETTLE)
+            if self.domain not in self.hv.vms(self.domain):
+                return
+            say(f"{self.domain} is back after its removal (a late definition): removing it again")
+            self.hv.remove(self)
+
     def destroy(self) -> None:
         """Hard-stop and remove the VM and its volume; a broken guest cannot power off."""
         if (self.workdir / "Vagrantfile").exists() and self.exists():
@@ -288,7 +299,13 @@ class Machine:
             except subprocess.CalledProcessError:
                 pass
         self.hv.remove(self)
+        self._until_gone()
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.serial_log.is_file():  # kept with the Vagrant log, which outlives the VM too
             self.kept_serial_log.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(self.serial_log, self.kept_serial_log)
+
+
+#: After a removal: how long to wait before looking again, and how many times.
+GONE_SETTLE, GONE_LOOKS = 2.0, 3
+

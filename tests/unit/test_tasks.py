@@ -151,3 +151,26 @@ def test_the_verdict_schema_takes_a_check_report_and_rejects_a_wrong_one() -> No
     for key, wrong in (("verdict", "MAYBE"), ("evidence", "guessed"), ("elapsed_seconds", -1)):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**report.to_dict(), key: wrong}, schema)
+
+
+def test_a_domain_defined_again_after_its_removal_is_removed_again(tmp_path, monkeypatch, capsys) -> None:
+    """A killed `vagrant up` may leave a definition on its way to libvirt: destroy looks again."""
+    from yarakashi import machine
+
+    monkeypatch.setattr(machine, "GONE_SETTLE", 0)
+    monkeypatch.setattr(paths, "WORK", tmp_path / "work")
+    hv = FakeHypervisor()
+    m = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "unit", hypervisor=hv)
+    late = iter([True])
+    real_remove = hv.remove
+
+    def remove(vm) -> None:
+        real_remove(vm)
+        if next(late, False):  # the late definition lands right after the first removal
+            hv.names.append(vm.domain)
+
+    monkeypatch.setattr(hv, "remove", remove)
+    hv.names.append(m.domain)
+    m.destroy()
+    assert hv.vms(m.domain) == []
+    assert "is back after its removal (a late definition): removing it again" in capsys.readouterr().err
