@@ -3,7 +3,7 @@
 Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
-    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, steps, corpus, rsync, apparmor, workshop, memory
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
     sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
@@ -85,6 +85,44 @@ def bench_corpus() -> None:
                   lambda: commands.corpus(lab, None, instance="bench"))
 
 
+def bench_states() -> None:
+    """Back to apparmor-cache's broken-after-reboot state: a saved running state resumed, against
+    the way before (shut down, disks saved, hard stop + revert + cold start until SSH)."""
+    m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "bench")
+    m.destroy()
+    try:
+        m.up()
+        m.run("prepare"), m.run("break", check=False), m.reboot()
+        timed("save the running state (memory included)", lambda: m.save_state("live"))
+        live = [timed(f"return to the running state, SSH answering ({n})", lambda: m.return_to("live")) for n in (1, 2, 3)]
+
+        def cold_return() -> None:
+            m.hv.hard_stop(m), m.hv.restore(m, "off"), m.hv.start(m)
+            m.guest.wait_new_boot(None, what="up after the cold start", progress=m.console_size)
+
+        timed("the way before: shut down and save the disks", lambda: (m.hv.shut_down(m), m.hv.snapshot(m, "off")))
+        cold = [timed(f"the way before: revert + cold start until SSH ({n})", cold_return) for n in (1, 2)]
+        print(f"[bench] ratio running-state/cold return: {sum(live) / len(live) / (sum(cold) / len(cold)):.3f}")
+    finally:
+        m.destroy()
+
+
+def bench_vcpus() -> None:
+    """One lab VM up to SSH, and a real reboot, with 1 and with 2 vCPUs (TCG: a thread per vCPU)."""
+    import dataclasses
+
+    lab = catalogue.lab("rsync-dirlinks")
+    for cpus in (1, 2):
+        m = Machine(dataclasses.replace(lab, cpus=cpus), catalogue.platform("debian12-merged"), f"bench-cpu{cpus}")
+        m.destroy()
+        try:
+            timed(f"lab.up rsync-dirlinks debian12-merged, {cpus} vCPU", m.up)
+            timed(f"real reboot until SSH, {cpus} vCPU", m.reboot)
+            timed(f"the fixed deploy step, {cpus} vCPU", lambda: m.run("fix"))
+        finally:
+            m.destroy()
+
+
 def bench_rsync() -> None:
     for name in commands.offline_platforms(catalogue.lab("rsync-dirlinks")):
         timed(f"lab.check rsync-dirlinks --platform {name} (up, fixed deploy, verify, reboot, verify, destroy)",
@@ -140,7 +178,8 @@ def bench_suite() -> None:
                 rows.append((f"{xml.stem}: {case.get('name')}", float(case.get("time", 0))))
 
 
-PARTS = {"boxes": bench_boxes, "up": bench_up, "steps": bench_steps, "corpus": bench_corpus, "rsync": bench_rsync,
+PARTS = {"boxes": bench_boxes, "up": bench_up, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,
+         "corpus": bench_corpus, "rsync": bench_rsync,
          "apparmor": bench_apparmor,
          "workshop": bench_workshop, "memory": bench_memory, "suite": bench_suite}
 

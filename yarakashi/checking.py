@@ -1,14 +1,14 @@
 """``lab.check``: fixes judged on a real VM through the lab's ``check`` list, a verdict each.
 
 One fix: a fresh VM runs the whole list with the fix as its ``fix`` step. Several fixes (a
-corpus): the steps before ``fix`` run once; the guest is shut down and its disks saved; each fix
-then starts from that saved state with a cold boot, a real one, which stands for the ``reboot``
-steps right before ``fix``. Steps from ``fix`` on run in full for every fix, real reboots included.
+corpus): the steps before ``fix`` run once, real reboots included; the running guest is saved
+with its memory; each later fix resumes that state in seconds (the same boot: no step is
+skipped or faked). Steps from ``fix`` on run in full for every fix, real reboots included.
 
 >>> split(["prepare", "break", "reboot", "fix", "reboot", "verify"])
-(['prepare', 'break'], ['reboot'], ['reboot', 'verify'])
+(['prepare', 'break', 'reboot'], ['reboot', 'verify'])
 >>> split(["fix", "verify", "reboot", "verify"])
-([], [], ['verify', 'reboot', 'verify'])
+([], ['verify', 'reboot', 'verify'])
 """
 
 from __future__ import annotations
@@ -38,14 +38,10 @@ class Fix:
     bound: int = FIX_BOUND
 
 
-def split(steps: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
-    """The check list as (before the fix, the reboots right before it, after it)."""
+def split(steps: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The check list as (before the fix, after it)."""
     n = list(steps).index("fix")
-    before = list(steps[:n])
-    reboots: list[str] = []
-    while before and before[-1] == "reboot":
-        reboots.insert(0, before.pop())
-    return before, reboots, list(steps[n + 1:])
+    return list(steps[:n]), list(steps[n + 1:])
 
 
 #: When ``check`` keeps the VM: never, when the (last) verdict failed, or always.
@@ -68,7 +64,7 @@ def check(
     for fix in fixes:
         if fix.script and not fix.script.is_file():
             raise YarakashiError(f"fix script not found: {fix.script}")
-    before, reboots, after = split(lab.check)
+    before, after = split(lab.check)
     saved = len(fixes) > 1
     m = Machine(lab, catalogue.platform(platform), instance)
     m.destroy()
@@ -76,15 +72,16 @@ def check(
     try:
         start = time.monotonic()
         m.up()
-        _steps(m, before + ([] if saved else reboots), [])
+        _steps(m, before, [])
         if saved:
             m.save_state(BEFORE_FIX)
         for n, fix in enumerate(fixes):
             if saved:
                 say(f"fix {n + 1} of {len(fixes)}: {fix.script or 'the lab fix'} (from the saved state {BEFORE_FIX!r})")
                 start = time.monotonic()
-                m.return_to(BEFORE_FIX)
-            reports.append(_judge(m, fix, before + reboots, after, verify_wait, start, n + 1))
+                if n:
+                    m.return_to(BEFORE_FIX)
+            reports.append(_judge(m, fix, before, after, verify_wait, start, n + 1))
             if each:
                 each(reports[-1])
     except failures.Interrupted as exc:  # no verdict: the VM goes, whatever keep says

@@ -57,6 +57,8 @@ class Machine:
         self.serial_log = vagrantfile.serial_log(lab, plat, instance)
         self.kept_serial_log = self.log.with_suffix(".serial.log")
         self.guest = guest.Endpoint(guest.HOST_ALIAS, self.ssh_config_path, name=self.domain)
+        #: State name -> the boot id the guest was on when it was saved.
+        self._saved_boots: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<Machine {self.lab.name} on {self.platform.name} ({self.instance})>"
@@ -202,20 +204,27 @@ class Machine:
         return self.guest.wait_new_boot(before, timeout, self._refresh_quietly, progress=self.console_size)
 
     def save_state(self, name: str) -> None:
-        """Shut the guest down (a clean power-off) and save its disks as ``name``."""
-        with failures.step(f"saving the state {name!r} of {self.domain}"):
-            self.hv.shut_down(self)
-            self.hv.snapshot(self, name)
-        say(f"{self.domain}: state {name!r} saved")
+        """Save the running guest as ``name``, its memory with it (about a second; it goes on).
 
-    def return_to(self, name: str, timeout: float = guest.REBOOT_TIMEOUT) -> str:
-        """Back to the state saved as ``name`` and a cold boot (a real one): the new boot id."""
+        :meth:`return_to` resumes exactly that moment of that boot: nothing is rebooted or skipped.
+        """
+        with failures.step(f"saving the state {name!r} of {self.domain}"):
+            self._saved_boots[name] = self.boot_id() or ""
+            self.hv.snapshot(self, name)
+        say(f"{self.domain}: state {name!r} saved (running, boot {self._saved_boots[name][:8]})")
+
+    def return_to(self, name: str, timeout: float = 120) -> str:
+        """Resume the running state saved as ``name``; set its clock to the host's (it stood still
+        while saved). Returns the boot id, the saved one."""
         with failures.step(f"returning {self.domain} to the state {name!r}"):
-            self.hv.hard_stop(self)
             self.hv.restore(self, name)
-            say(f"{self.domain}: back to {name!r}; cold start")
-            self.hv.start(self)
-        return self.guest.wait_new_boot(None, timeout, self._refresh_quietly, "up after the cold start", self.console_size)
+            boot = self.guest.wait_new_boot(None, timeout, what=f"answering in the state {name!r}")
+            if boot != self._saved_boots.get(name, boot):
+                raise failures.ToolFailed(f"{self.domain} came back in the state {name!r} on boot {boot[:8]}, "
+                                          f"not the saved boot {self._saved_boots[name][:8]}")
+            self.ssh(f"sudo -n date -u -s @{time.time():.0f}", timeout=30)
+        say(f"{self.domain}: back in the state {name!r}")
+        return boot
 
     def sysrq(self, key: str) -> None:
         """Alt+SysRq+``key`` from the console, which works while SSH does not (``f``: OOM kill)."""

@@ -62,8 +62,9 @@ def test_judge_wants_the_verdict_and_each_named_check() -> None:
 
 
 def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None:
-    """Steps before the fix run once; each fix starts from the saved state with a cold boot, then
-    runs the steps after it in full (real reboots); one fix alone needs no saved state."""
+    """Steps before the fix run once, the real reboot before it too; the running guest is saved;
+    each later fix resumes that state, then runs the steps after it in full (real reboots); one
+    fix alone needs no saved state."""
     ran: list[str] = []
     monkeypatch.setattr(paths, "WORK", tmp_path)
     monkeypatch.setattr(Machine, "up", lambda self: ran.append("up"))
@@ -80,8 +81,8 @@ def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None
     a.write_text("true\n"), b.write_text("true\n")
     with providers.substituted(hv):
         reports = checking.check("apparmor-cache", [checking.Fix(a, 60), checking.Fix(b)], "debian12-merged")
-    assert ran == ["destroy", "up", "prepare:lab:-", "break:lab:-", "save_state:before-fix",
-                   "return_to:before-fix", "fix:a.sh:60", "reboot", "verify",
+    assert ran == ["destroy", "up", "prepare:lab:-", "break:lab:-", "reboot", "save_state:before-fix",
+                   "fix:a.sh:60", "reboot", "verify",
                    "return_to:before-fix", "fix:b.sh:300", "reboot", "verify", "destroy"]
     assert [r.facts["fix"]["path"] for r in reports] == [str(a), str(b)]
     assert reports[0].phases[0][0] == "verify (after prepare -> break -> reboot -> fix -> reboot)"

@@ -62,7 +62,7 @@ def test_snapshots_on_both_providers(recorded: Path) -> None:
         "virsh -q -c qemu:///system snapshot-create-as yk-x-default broken --atomic",
         "virsh -q -c qemu:///system snapshot-revert yk-x-default broken",
         "virsh -q -c qemu:///system snapshot-delete yk-x-default broken",
-        "VBoxManage snapshot yk-x-default take broken",
+        "VBoxManage snapshot yk-x-default take broken --live",
         "VBoxManage snapshot yk-x-default restore broken",
         "VBoxManage snapshot yk-x-default delete broken",
     ]

@@ -76,10 +76,10 @@ class Provider(Protocol):
         """Stop the VM and ``debugfs stat`` ``path`` on its disk."""
 
     def snapshot(self, vm: Vm, name: str) -> None:
-        """Save the state of the VM (off: its disks) as ``name``."""
+        """Save the VM as it is as ``name``: its disks, and a running VM's memory (it goes on running)."""
 
     def restore(self, vm: Vm, name: str) -> None:
-        """Return the VM to the state saved as ``name`` (a VM saved while off is off after it)."""
+        """Return the VM to the state saved as ``name``: a VM saved running resumes running."""
 
     def forget(self, vm: Vm, name: str) -> None:
         """Delete the saved state ``name``."""

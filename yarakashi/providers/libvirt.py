@@ -178,6 +178,7 @@ class Libvirt:
         return disk.stat(disk_of(vm.domain), path, vm.workdir)
 
     def snapshot(self, vm: Vm, name: str) -> None:
+        # An internal qcow2 snapshot; of a running domain it holds the memory too (QEMU's savevm).
         virsh("snapshot-create-as", vm.domain, name, "--atomic")
 
     def restore(self, vm: Vm, name: str) -> None:

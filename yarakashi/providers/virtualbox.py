@@ -62,11 +62,13 @@ class VirtualBox:
         raise Unsupported("reading a stopped guest's disk needs the libvirt provider (YARAKASHI_PROVIDER=libvirt)")
 
     def snapshot(self, vm: Vm, name: str) -> None:
-        vboxmanage("snapshot", vm.domain, "take", name)
+        vboxmanage("snapshot", vm.domain, "take", name, "--live")  # a running VM's memory too
 
     def restore(self, vm: Vm, name: str) -> None:
         self.hard_stop(vm)
         vboxmanage("snapshot", vm.domain, "restore", name)
+        if vm.domain not in self._running():  # a snapshot taken running leaves it "saved": resume it
+            vboxmanage("startvm", vm.domain, "--type", "headless")
 
     def forget(self, vm: Vm, name: str) -> None:
         vboxmanage("snapshot", vm.domain, "delete", name)

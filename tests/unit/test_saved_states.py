@@ -1,0 +1,39 @@
+"""Saved states: the running guest is saved with its memory and resumed on the same boot, its
+clock set to the host's; a guest that comes back on another boot is an error, not a state."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.unit.fakes import FakeHypervisor
+from yarakashi import catalogue, failures, paths
+from yarakashi.machine import Machine
+
+
+def machine(monkeypatch: pytest.MonkeyPatch, tmp_path, boots: list[str]) -> tuple[Machine, FakeHypervisor, list[str]]:
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    hv = FakeHypervisor()
+    m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "unit", hypervisor=hv)
+    answers = iter(boots)
+    monkeypatch.setattr(m.guest, "boot_id", lambda: next(answers))
+    monkeypatch.setattr(m, "boot_id", lambda: next(answers))
+    sent: list[str] = []
+    monkeypatch.setattr(m, "ssh", lambda command, timeout=120: sent.append(command) or subprocess.CompletedProcess([], 0, "", ""))
+    return m, hv, sent
+
+
+def test_a_state_resumes_on_the_boot_it_was_saved_on_with_the_hosts_clock(monkeypatch, tmp_path) -> None:
+    m, hv, sent = machine(monkeypatch, tmp_path, ["b1", "b1"])
+    m.save_state("before-fix")
+    assert m.return_to("before-fix") == "b1"
+    assert hv.acts == [("snapshot", "before-fix"), ("restore", "before-fix")]
+    assert [c.split("@")[0] for c in sent] == ["sudo -n date -u -s "]
+
+
+def test_a_guest_back_on_another_boot_is_not_the_saved_state(monkeypatch, tmp_path) -> None:
+    m, _, _ = machine(monkeypatch, tmp_path, ["b1", "b2"])
+    m.save_state("before-fix")
+    with pytest.raises(failures.ToolFailed, match="on boot b2, not the saved boot b1"):
+        m.return_to("before-fix")
