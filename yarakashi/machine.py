@@ -24,7 +24,7 @@ from pathlib import Path
 
 import vagrant
 
-from yarakashi import YarakashiError, boxes, catalogue, failures, guest, paths, providers, vagrantfile, verdict
+from yarakashi import YarakashiError, boxes, capacity, catalogue, failures, guest, paths, providers, vagrantfile, verdict
 from yarakashi.progress import say
 from yarakashi.teelog import tee, tee_cm
 from yarakashi.steps import StepRun
@@ -103,6 +103,7 @@ class Machine:
         self.render()
         start = time.monotonic()
         with failures.undo_on_failure(f"VM {self.domain}", self.destroy), \
+                capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX)), \
                 failures.step(f"vagrant up of {self.name}", self.log):
             # Said inside the step: whoever acts on this line (a test sending SIGINT) is in it.
             say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")

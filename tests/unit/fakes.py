@@ -59,6 +59,9 @@ class FakeHypervisor:
     def vms(self, prefix: str) -> list[str]:
         return [n for n in self.names if n.startswith(prefix)]
 
+    def running(self, prefix: str) -> list[str]:
+        return self.vms(prefix)
+
     def sweep(self, prefix: str) -> list[str]:
         gone = self.vms(prefix)
         self.names[:] = [n for n in self.names if n not in gone]

@@ -90,6 +90,9 @@ class Provider(Protocol):
     def vms(self, prefix: str) -> list[str]:
         """Names of the VMs (running or not) that start with ``prefix``."""
 
+    def running(self, prefix: str) -> list[str]:
+        """Names of the running VMs that start with ``prefix``."""
+
     def sweep(self, prefix: str) -> list[str]:
         """Remove every VM and disk named ``prefix...``; returns the VMs removed."""
 

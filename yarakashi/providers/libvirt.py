@@ -196,6 +196,11 @@ class Libvirt:
     def vms(self, prefix: str) -> list[str]:
         return domains(prefix)
 
+    def running(self, prefix: str) -> list[str]:
+        if not labnet.LIBVIRT_SOCKET.exists():
+            return []
+        return [d for d in virsh("list", "--name", check=False).stdout.split() if d.startswith(prefix)]
+
     def sweep(self, prefix: str) -> list[str]:
         gone = domains(prefix)
         for dom in gone:

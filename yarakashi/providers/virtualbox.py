@@ -81,6 +81,9 @@ class VirtualBox:
     def vms(self, prefix: str) -> list[str]:
         return [n for n in _names(vboxmanage("list", "vms", check=False).stdout) if n.startswith(prefix)]
 
+    def running(self, prefix: str) -> list[str]:
+        return [n for n in self._running() if n.startswith(prefix)]
+
     def sweep(self, prefix: str) -> list[str]:
         gone = self.vms(prefix)
         for name in gone:
