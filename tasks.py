@@ -98,14 +98,16 @@ def run(c, name, step, platform=None, script=None):
     "keep_failed": "keep the VM when the (last) verdict is FAIL",
     "json": "print each verdict as one JSON object (one a line for several fixes)",
     "junit": "also write the verdicts as JUnit XML to this file",
-    "fix_bound": f"seconds a fix may run before it is ended (default {checking.FIX_BOUND})"})
+    "fix_bound": f"seconds a fix may run before it is ended (default {checking.FIX_BOUND})",
+    "fresh": "do not start from a state an earlier check kept: make it again on a new VM"})
 @friendly
 def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_bound=str(checking.FIX_BOUND), json=False,
-          junit=None):
-    """Check a fix on a fresh VM, through real reboots: invoke lab.check apparmor-cache --fix my-fix.sh."""
+          junit=None, fresh=False):
+    """Check a fix through real reboots, from the lab's state before the fix (kept for the next check):
+    invoke lab.check apparmor-cache --fix my-fix.sh."""
     bound = commands.positive_int("--fix-bound", fix_bound)
     mode = "always" if keep else "failed" if keep_failed else "never"
-    verdicts(commands.check(name, fix or [], platform, mode, fix_bound=bound), json, junit)
+    verdicts(commands.check(name, fix or [], platform, mode, fix_bound=bound, keep_state=True, fresh=fresh), json, junit)
 
 
 @task(help={"platform": "default: the lab's last offline platform", "only": "only the scripts whose name contains this",
@@ -113,7 +115,7 @@ def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_b
 @friendly
 def corpus(c, name, platform=None, only=None, junit=None):
     """Judge the lab's fix corpus (labs/NAME/fixes/): each script must PASS or FAIL as its header says."""
-    cases, reports = commands.corpus(name, platform, only)
+    cases, reports = commands.corpus(name, platform, only, keep_state=True)
     for case, report in zip(cases, reports):
         print(f"== {case.path.relative_to(paths.REPO)}\n{report.text()}\n")
     print(corpus_lib.summary(cases, reports))

@@ -1,9 +1,10 @@
 """``lab.check``: fixes judged on a real VM through the lab's ``check`` list, a verdict each.
 
-One fix: a fresh VM runs the whole list with the fix as its ``fix`` step. Several fixes (a
-corpus): the steps before ``fix`` run once, real reboots included; the running guest is saved
-with its memory; each later fix resumes that state in seconds (the same boot: no step is
-skipped or faked). Steps from ``fix`` on run in full for every fix, real reboots included.
+The steps before ``fix`` run once on a fresh VM, real reboots included, and the running guest
+is saved with its memory; each fix after the first resumes that state in seconds (the same
+boot: no step is skipped or faked). Steps from ``fix`` on run in full for every fix, real
+reboots included. With ``keep_state`` the VM is kept, stopped, with that state: the next check
+of the lab on the platform starts from it while its key (:func:`states.key`) is the same.
 
 >>> split(["prepare", "break", "reboot", "fix", "reboot", "verify"])
 (['prepare', 'break', 'reboot'], ['reboot', 'verify'])
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from yarakashi import YarakashiError, catalogue, failures, paths, verdict
+from yarakashi import YarakashiError, catalogue, failures, paths, states, verdict
 from yarakashi.machine import Machine
 from yarakashi.progress import Timeout, say
 from yarakashi.steps import StepRun
@@ -50,12 +51,13 @@ KEEP = ("never", "failed", "always")
 
 def check(
     lab_name: str, fixes: Sequence[Fix], platform: str, keep: str = "never", instance: str = "check",
-    verify_wait: int = 300, each: Callable[[verdict.Report], None] | None = None,
+    verify_wait: int = 300, each: Callable[[verdict.Report], None] | None = None, keep_state: bool = False,
 ) -> list[verdict.Report]:
     """Judge ``fixes`` on ``platform``: a report each, in order (``each`` is called as each ends).
 
-    ``keep`` (one of :data:`KEEP`) says when the VM stays afterwards, to look inside; an
-    interrupt removes it whatever ``keep`` says, and gives no verdict.
+    ``keep`` (one of :data:`KEEP`) says when the VM stays afterwards, running, to look inside;
+    ``keep_state`` keeps it otherwise stopped, for its saved state. An interrupt removes it
+    whatever they say, and gives no verdict.
     """
     catalogue.choose("keep mode", keep, list(KEEP))
     lab = catalogue.lab(lab_name)
@@ -65,22 +67,17 @@ def check(
         if fix.script and not fix.script.is_file():
             raise YarakashiError(f"fix script not found: {fix.script}")
     before, after = split(lab.check)
-    saved = len(fixes) > 1
     m = Machine(lab, catalogue.platform(platform), instance)
-    m.destroy()
     reports: list[verdict.Report] = []
     try:
         start = time.monotonic()
-        m.up()
-        _steps(m, before, [])
-        if saved:
-            m.save_state(BEFORE_FIX)
+        _ready(m, before, states.key(lab, m.platform, before))
         for n, fix in enumerate(fixes):
-            if saved:
+            if len(fixes) > 1:
                 say(f"fix {n + 1} of {len(fixes)}: {fix.script or 'the lab fix'} (from the saved state {BEFORE_FIX!r})")
+            if n:
                 start = time.monotonic()
-                if n:
-                    m.return_to(BEFORE_FIX)
+                m.return_to(BEFORE_FIX)
             reports.append(_judge(m, fix, before, after, verify_wait, start, n + 1))
             if each:
                 each(reports[-1])
@@ -93,9 +90,33 @@ def check(
         if keep == "always" or (keep == "failed" and failed):
             say(f"kept {m.domain} as it was after the last fix. Get in: ssh -F {m.ssh_config_path} "
                 f"{m.guest.host}; remove it: ./run lab.destroy {lab.name}")
+        elif keep_state and m.saved_state(BEFORE_FIX):
+            m.park()
+            say(f"kept the saved state {BEFORE_FIX!r} ({' -> '.join(before) or 'a fresh boot'}) in the stopped VM "
+                f"{m.domain}: the next check of {lab.name} on {platform} starts from it; ./run lab.destroy {lab.name} removes it")
         else:
             m.destroy()
     return reports
+
+
+def _ready(m: Machine, before: list[str], key: str) -> bool:
+    """Bring ``m`` to the state before the fix: the kept one if it still stands, else made and
+    saved on a fresh VM. True when the kept one was used."""
+    kept = m.saved_state(BEFORE_FIX)
+    if kept and kept["key"] == key:
+        say(f"{m.domain}: the state {BEFORE_FIX!r} saved {kept['saved']} still stands (same box, lab and scripts)")
+        try:
+            m.return_to(BEFORE_FIX)
+            return True
+        except failures.ToolFailed as exc:
+            say(f"{exc}: a new VM")
+    elif kept:
+        say(f"{m.domain}: the state {BEFORE_FIX!r} saved {kept['saved']} is stale (the box, lab or scripts changed): a new VM")
+    m.destroy()
+    m.up()
+    _steps(m, before, [])
+    m.save_state(BEFORE_FIX, key)
+    return False
 
 
 def _judge(m: Machine, fix: Fix, done: list[str], after: list[str], verify_wait: int, start: float,

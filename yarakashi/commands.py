@@ -133,20 +133,24 @@ def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> 
 
 def check(
     lab_name: str, fixes: list[str], platform: str | None, keep: str = "never", fix_bound: int = checking.FIX_BOUND,
-    instance: str = "check", verify_wait: int = 300,
+    instance: str = "check", verify_wait: int = 300, keep_state: bool = False, fresh: bool = False,
 ) -> list[verdict.Report]:
     """``lab.check``: each fix (none given: the lab's own) judged on ``platform``, a report each.
 
     How a trainee checks a solution, and how another project proves its procedure safe.
+    ``keep_state``: keep the VM stopped with its saved state for the next check; ``fresh``:
+    remove a kept one first.
     """
     lab = catalogue.lab(lab_name)
     plat = check_platform(lab, platform)
     chosen = [checking.Fix(Path(f), fix_bound) for f in fixes] or [checking.Fix(None, fix_bound)]
-    return checking.check(lab.name, chosen, plat, keep, instance, verify_wait)
+    if fresh:
+        Machine(lab, catalogue.platform(plat), instance).destroy()
+    return checking.check(lab.name, chosen, plat, keep, instance, verify_wait, keep_state=keep_state)
 
 
 def corpus(lab_name: str, platform: str | None, only: str | None = None, instance: str = "corpus",
-           verify_wait: int = 300) -> tuple[list[corpus_lib.Case], list[verdict.Report]]:
+           verify_wait: int = 300, keep_state: bool = False) -> tuple[list[corpus_lib.Case], list[verdict.Report]]:
     """``lab.corpus``: every script of the lab's fix corpus (``only``: those whose name has it)
     through ``lab.check`` from one saved state; a line per script as it is judged."""
     lab = catalogue.lab(lab_name)
@@ -162,7 +166,8 @@ def corpus(lab_name: str, platform: str | None, only: str | None = None, instanc
         say(f"{case.path.name}: {corpus_lib.line(case, report)}")
 
     done: list[verdict.Report] = []
-    checking.check(lab.name, [c.fix for c in cases], plat, instance=instance, verify_wait=verify_wait, each=each)
+    checking.check(lab.name, [c.fix for c in cases], plat, instance=instance, verify_wait=verify_wait, each=each,
+                   keep_state=keep_state)
     return cases, done
 
 
@@ -232,7 +237,9 @@ def status() -> str:
     for lab in catalogue.labs():
         for m in workdir_machines(lab):
             if m.exists():
-                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.state()}")
+                kept = m.saved_state(checking.BEFORE_FIX)
+                saved = f" (saved state {checking.BEFORE_FIX!r} of {kept['saved']})" if kept else ""
+                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.state()}{saved}")
     rows.append(f"lab network: {labnet.mode()}")
     return "\n".join(rows)
 

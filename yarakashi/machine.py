@@ -13,6 +13,7 @@ which outlives the VM; the work directory goes with it.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -57,8 +58,6 @@ class Machine:
         self.serial_log = vagrantfile.serial_log(lab, plat, instance)
         self.kept_serial_log = self.log.with_suffix(".serial.log")
         self.guest = guest.Endpoint(guest.HOST_ALIAS, self.ssh_config_path, name=self.domain)
-        #: State name -> the boot id the guest was on when it was saved.
-        self._saved_boots: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<Machine {self.lab.name} on {self.platform.name} ({self.instance})>"
@@ -204,28 +203,49 @@ class Machine:
             self.hv.power_cycle(self)
         return self.guest.wait_new_boot(before, timeout, self._refresh_quietly, progress=self.console_size)
 
-    def save_state(self, name: str) -> None:
+    def save_state(self, name: str, key: str = "") -> None:
         """Save the running guest as ``name``, its memory with it (about a second; it goes on).
 
-        :meth:`return_to` resumes exactly that moment of that boot: nothing is rebooted or skipped.
+        :meth:`return_to` resumes exactly that moment of that boot: nothing is rebooted or
+        skipped. ``key`` says what made the state (:func:`states.key`), for a later command.
         """
         with failures.step(f"saving the state {name!r} of {self.domain}"):
-            self._saved_boots[name] = self.boot_id() or ""
+            boot = self.boot_id() or ""
             self.hv.snapshot(self, name)
-        say(f"{self.domain}: state {name!r} saved (running, boot {self._saved_boots[name][:8]})")
+        record = {"key": key, "boot": boot, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
+        self._state_file(name).parent.mkdir(parents=True, exist_ok=True)
+        self._state_file(name).write_text(json.dumps(record))
+        say(f"{self.domain}: state {name!r} saved (running, boot {boot[:8]})")
+
+    def saved_state(self, name: str) -> dict[str, str] | None:
+        """What :meth:`save_state` recorded of ``name`` (key, boot, saved), if the VM still has it."""
+        path = self._state_file(name)
+        return json.loads(path.read_text()) if path.is_file() and self.exists() else None
 
     def return_to(self, name: str, timeout: float = 120) -> str:
-        """Resume the running state saved as ``name``; set its clock to the host's (it stood still
-        while saved). Returns the boot id, the saved one."""
-        with failures.step(f"returning {self.domain} to the state {name!r}"):
+        """Resume the running state saved as ``name`` (a stopped VM takes a place first); set
+        its clock to the host's (it stood still while saved). Returns the boot id, the saved one."""
+        record = self.saved_state(name)
+        if record is None:
+            raise YarakashiError(f"{self.domain} has no saved state {name!r}")
+        with capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX)), \
+                failures.step(f"returning {self.domain} to the state {name!r}"):
             self.hv.restore(self, name)
             boot = self.guest.wait_new_boot(None, timeout, what=f"answering in the state {name!r}")
-            if boot != self._saved_boots.get(name, boot):
-                raise failures.ToolFailed(f"{self.domain} came back in the state {name!r} on boot {boot[:8]}, "
-                                          f"not the saved boot {self._saved_boots[name][:8]}")
-            self.ssh(f"sudo -n date -u -s @{time.time():.0f}", timeout=30)
-        say(f"{self.domain}: back in the state {name!r}")
+        if record["boot"] and boot != record["boot"]:
+            raise failures.ToolFailed(f"{self.domain} came back in the state {name!r} on boot {boot[:8]}, "
+                                      f"not the saved boot {record['boot'][:8]}")
+        self.ssh(f"sudo -n date -u -s @{time.time():.0f}", timeout=30)
+        say(f"{self.domain}: back in the state {name!r} (saved {record['saved']})")
         return boot
+
+    def park(self) -> None:
+        """Pull the plug on a VM kept for its saved states: defined, stopped, no CPU used."""
+        with failures.step(f"stopping {self.domain}"):
+            self.hv.hard_stop(self)
+
+    def _state_file(self, name: str) -> Path:
+        return self.workdir / "states" / f"{name}.json"
 
     def sysrq(self, key: str) -> None:
         """Alt+SysRq+``key`` from the console, which works while SSH does not (``f``: OOM kill)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from yarakashi import YarakashiError, catalogue, checking, corpus, paths, providers, verdict
+from yarakashi import YarakashiError, catalogue, checking, corpus, paths, providers, states, verdict
 from yarakashi.machine import Machine
 from yarakashi.steps import StepRun
 
@@ -61,25 +61,33 @@ def test_judge_wants_the_verdict_and_each_named_check() -> None:
     assert corpus.summary([case], [passing]).splitlines()[-1] == "0 of 1 scripts as expected"
 
 
-def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None:
-    """Steps before the fix run once, the real reboot before it too; the running guest is saved;
-    each later fix resumes that state, then runs the steps after it in full (real reboots); one
-    fix alone needs no saved state."""
+def fake_machine(monkeypatch, tmp_path, kept: dict[str, str] | None = None) -> list[str]:
+    """Machine's acts recorded in a list; ``kept``: the saved state a former check left."""
     ran: list[str] = []
+    states: dict[str, dict[str, str]] = {"before-fix": kept} if kept else {}
     monkeypatch.setattr(paths, "WORK", tmp_path)
     monkeypatch.setattr(Machine, "up", lambda self: ran.append("up"))
     monkeypatch.setattr(Machine, "reboot", lambda self: ran.append("reboot") or "boot")
-    monkeypatch.setattr(Machine, "destroy", lambda self: ran.append("destroy"))
+    monkeypatch.setattr(Machine, "destroy", lambda self: ran.append("destroy") or states.clear())
+    monkeypatch.setattr(Machine, "park", lambda self: ran.append("park"))
     monkeypatch.setattr(Machine, "run", lambda self, phase, check=True: ran.append(
         f"{phase}:{self.scripts.get(phase, Path('lab')).name}:{self.bounds.get(phase, '-')}") or StepRun(phase, 0))
     monkeypatch.setattr(Machine, "verify", lambda self, wait=300: ran.append("verify") or [
         verdict.Check("x", "1", "1", True)])
     monkeypatch.setattr(Machine, "return_to", lambda self, name: ran.append(f"return_to:{name}") or "boot")
-    hv = FakeHypervisor()
-    monkeypatch.setattr(Machine, "save_state", lambda self, name: ran.append(f"save_state:{name}"))
+    monkeypatch.setattr(Machine, "save_state", lambda self, name, key="": ran.append(f"save_state:{name}") or
+                        states.update({name: {"key": key, "saved": "then", "boot": "b"}}))
+    monkeypatch.setattr(Machine, "saved_state", lambda self, name: states.get(name))
+    return ran
+
+
+def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None:
+    """Steps before the fix run once, the real reboot before it too; the running guest is saved;
+    each later fix resumes that state, then runs the steps after it in full (real reboots)."""
+    ran = fake_machine(monkeypatch, tmp_path)
     a, b = tmp_path / "a.sh", tmp_path / "b.sh"
     a.write_text("true\n"), b.write_text("true\n")
-    with providers.substituted(hv):
+    with providers.substituted(FakeHypervisor()):
         reports = checking.check("apparmor-cache", [checking.Fix(a, 60), checking.Fix(b)], "debian12-merged")
     assert ran == ["destroy", "up", "prepare:lab:-", "break:lab:-", "reboot", "save_state:before-fix",
                    "fix:a.sh:60", "reboot", "verify",
@@ -87,10 +95,38 @@ def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None
     assert [r.facts["fix"]["path"] for r in reports] == [str(a), str(b)]
     assert reports[0].phases[0][0] == "verify (after prepare -> break -> reboot -> fix -> reboot)"
     ran.clear()
-    with providers.substituted(hv):
+    with providers.substituted(FakeHypervisor()):
         [one] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged")
-    assert ran == ["destroy", "up", "fix:lab:300", "verify", "reboot", "verify", "destroy"]
+    assert ran == ["destroy", "up", "save_state:before-fix", "fix:lab:300", "verify", "reboot", "verify", "destroy"]
     assert one.passed and one.header[-1] == "the fix script: fix exited 0"
+
+
+def test_a_kept_state_is_resumed_only_while_what_made_it_is_unchanged(monkeypatch, tmp_path) -> None:
+    """keep_state: the VM is kept stopped with its state; the next check resumes it (no new VM,
+    no prepare or break) while the key is the same, and makes it anew when a script changed."""
+    lab, plat = catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged")
+    key = states.key(lab, plat, ["prepare", "break", "reboot"])
+    ran = fake_machine(monkeypatch, tmp_path, {"key": key, "saved": "then", "boot": "b"})
+    with providers.substituted(FakeHypervisor()):
+        checking.check("apparmor-cache", [checking.Fix(None)], "debian12-merged", keep_state=True)
+    assert ran == ["return_to:before-fix", "fix:lab:300", "reboot", "verify", "park"]
+    ran = fake_machine(monkeypatch, tmp_path, {"key": "0" * 16, "saved": "then", "boot": "b"})
+    with providers.substituted(FakeHypervisor()):
+        checking.check("apparmor-cache", [checking.Fix(None)], "debian12-merged")
+    assert ran[:5] == ["destroy", "up", "prepare:lab:-", "break:lab:-", "reboot"]
+    assert ran[-1] == "destroy"
+
+
+def test_the_state_key_changes_with_any_script_the_state_is_made_from(monkeypatch, tmp_path) -> None:
+    lab, plat = catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged")
+    before = states.key(lab, plat, ["prepare", "break"])
+    monkeypatch.setattr(paths, "PROVISIONING", tmp_path)
+    for folder in ("common", "apparmor-cache"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.sh").write_text("true\n")
+    changed = states.key(lab, plat, ["prepare", "break"])
+    (tmp_path / "common" / "x.sh").write_text("false\n")
+    assert len({before, changed, states.key(lab, plat, ["prepare", "break"])}) == 3
 
 
 @pytest.mark.parametrize(("observed", "code"), [((False, True, True), 0), ((False, False, True), 1)])

@@ -14,11 +14,13 @@ from yarakashi.machine import Machine
 
 def machine(monkeypatch: pytest.MonkeyPatch, tmp_path, boots: list[str]) -> tuple[Machine, FakeHypervisor, list[str]]:
     monkeypatch.setattr(paths, "WORK", tmp_path)
+    monkeypatch.setattr(paths, "STATE", tmp_path / "state")
     hv = FakeHypervisor()
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "unit", hypervisor=hv)
     answers = iter(boots)
     monkeypatch.setattr(m.guest, "boot_id", lambda: next(answers))
     monkeypatch.setattr(m, "boot_id", lambda: next(answers))
+    monkeypatch.setattr(m, "exists", lambda: True)
     sent: list[str] = []
     monkeypatch.setattr(m, "ssh", lambda command, timeout=120: sent.append(command) or subprocess.CompletedProcess([], 0, "", ""))
     return m, hv, sent
