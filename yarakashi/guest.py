@@ -159,7 +159,7 @@ class Endpoint:
 
     def wait_new_boot(self, before: str | None, timeout: float = REBOOT_TIMEOUT,
                       meanwhile: Callable[[], None] | None = None, what: str = "back from reboot",
-                      progress: Callable[[], int] | None = None) -> str:
+                      progress: Callable[[], int] | None = None, interval: float = 5) -> str:
         """Wait until a session opens on a boot other than ``before``; ``meanwhile`` runs once a
         minute (a lab VM refreshes its SSH settings: its address may change).
 
@@ -180,7 +180,7 @@ class Endpoint:
         start, seen = time.monotonic(), progress() if progress else 0
         while True:
             try:
-                return wait_until(f"{self.name} {what}", new_boot, timeout, interval=5)
+                return wait_until(f"{self.name} {what}", new_boot, timeout, interval=interval)
             except Timeout:
                 grown = (progress() if progress else 0) - seen
                 if grown <= 0 or time.monotonic() - start >= 3 * timeout:

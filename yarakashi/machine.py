@@ -231,7 +231,7 @@ class Machine:
         with capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX)), \
                 failures.step(f"returning {self.domain} to the state {name!r}"):
             self.hv.restore(self, name)
-            boot = self.guest.wait_new_boot(None, timeout, what=f"answering in the state {name!r}")
+            boot = self.guest.wait_new_boot(None, timeout, what=f"answering in the state {name!r}", interval=1)
         if record["boot"] and boot != record["boot"]:
             raise failures.ToolFailed(f"{self.domain} came back in the state {name!r} on boot {boot[:8]}, "
                                       f"not the saved boot {record['boot'][:8]}")
