@@ -83,6 +83,30 @@ def up(c, name, platform=None):
     commands.up(name, platform)
 
 
+LANG = {"lang": "en or ja (default: ja under a Japanese locale, else en)"}
+
+
+@task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG})
+@friendly
+def start(c, name, platform=None, lang=None):
+    """Workshop: a new VM at the team's moment, saved; the trainee brief and the clock: invoke lab.start apparmor-cache."""
+    print(commands.workshop_start(name, platform, lang))
+
+
+@task(help={**PLATFORM, **LANG})
+@friendly
+def reset(c, name, platform=None, lang=None):
+    """Workshop: back to the moment lab.start saved, in seconds (clock and hints stay)."""
+    print(commands.workshop_reset(name, platform, lang))
+
+
+@task(help={**PLATFORM, **LANG})
+@friendly
+def hint(c, name, platform=None, lang=None):
+    """Workshop: the next hint for the lab (each one is counted)."""
+    print(commands.workshop_hint(name, platform, lang))
+
+
 @task(help={**PLATFORM, "step": "a step of the lab (lab.toml [steps])", "script": "run this script instead"})
 @friendly
 def run(c, name, step, platform=None, script=None):
@@ -234,6 +258,7 @@ def setup(c):
     c.run(str(paths.PROVISIONING / "host" / "setup.sh"), pty=False)
 
 
-lab = Collection("lab", lab_list, up, run, check, corpus, reboot, retest, sysrq, status, ssh, destroy, lab_test)
+lab = Collection("lab", lab_list, up, start, reset, hint, run, check, corpus, reboot, retest, sysrq, status, ssh, destroy,
+                 lab_test)
 box = Collection("box", box_build, box_list, box_remove)
 ns = Collection(lab, box, test_all, host_retest, setup)

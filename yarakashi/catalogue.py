@@ -39,7 +39,8 @@ EVIDENCE = {
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 #: The keys a lab.toml may have (anything else is a typo, and an error).
 LAB_KEYS = ("title", "title_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
-            "packages", "check", "fixed", "offline_evidence", "steps", "platform_steps", "retest", "expect", "verdict")
+            "packages", "check", "fixed", "offline_evidence", "start", "hints", "hints_ja", "steps", "platform_steps",
+            "retest", "expect", "verdict")
 #: What a step's ``[verdict.<platform>]`` may say: lab.check after that step PASSes or FAILs.
 VERDICTS = ("PASS", "FAIL")
 
@@ -147,6 +148,9 @@ class Lab:
     fixed: tuple[str, ...] = ()  # what a fixed server is, judged by the cause (verify checks it)
     offline_evidence: tuple[str, ...] = ()  # paths read from the stopped disk when a FAIL left no SSH
     test_minutes: float = 0
+    start: tuple[str, ...] = ()  # lab.start: the steps that bring a trainee to the team's moment
+    hints: tuple[str, ...] = ()  # lab.hint: one at a time, each leading further, none handing over the fix
+    hints_ja: tuple[str, ...] = ()
     platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
     retest: Spec = Spec()
 
@@ -234,6 +238,9 @@ def load_lab(path: Path) -> Lab:
             fixed=tuple(data.get("fixed", ())),
             offline_evidence=tuple(data.get("offline_evidence", ())),
             test_minutes=float(data.get("test_minutes", 0)),
+            start=tuple(data.get("start", ())),
+            hints=tuple(data.get("hints", ())),
+            hints_ja=tuple(data.get("hints_ja", ())),
             platform_steps={k: dict(v) for k, v in data.get("platform_steps", {}).items()},
             retest=Spec.from_table(data.get("retest", {}), f"{path / 'lab.toml'} [retest]"),
         )
@@ -250,6 +257,10 @@ def load_lab(path: Path) -> Lab:
             _check_step(lab, step, script)
     for step in lab.check:
         choose("step", step, [*lab.steps, *BUILTIN_STEPS], f"in the check list of lab {lab.name}")
+    for step in lab.start:
+        choose("step", step, [*lab.steps, *BUILTIN_STEPS], f"in the start list of lab {lab.name}")
+    if lab.hints_ja and len(lab.hints_ja) != len(lab.hints):
+        raise YarakashiError(f"lab {lab.name}: {len(lab.hints_ja)} hints_ja for {len(lab.hints)} hints (one translation each)")
     for plat, stated in lab.verdict.items():
         choose("platform", plat, lab.platforms, f"in [verdict] of lab {lab.name}")
         for step, said in stated.items():

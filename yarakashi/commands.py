@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, labnet, paths, providers, retest, vagrantfile, verdict
+from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, labnet, paths, providers, retest, vagrantfile, verdict, workshop
 from yarakashi import corpus as corpus_lib
 from yarakashi.machine import Machine
 from yarakashi.steps import StepRun
@@ -119,6 +119,29 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
     for m in machines:
         say(f"ready: {m.domain}  (ssh: ./run lab.ssh {lab_name} --platform {m.platform.name})")
     return machines
+
+
+def workshop_start(lab_name: str, platform: str | None, lang: str | None) -> str:
+    """``lab.start``: the trainee's VM at the team's moment; the brief and the clock line."""
+    lab = catalogue.lab(lab_name)
+    m = Machine(lab, catalogue.platform(check_platform(lab, platform)))
+    said = workshop.language(lang)
+    try:
+        return workshop.start(m, said)
+    except failures.Interrupted as exc:
+        m.destroy()
+        exc.cleaned.append(f"VM {m.domain}")
+        raise
+
+
+def workshop_reset(lab_name: str, platform: str | None, lang: str | None) -> str:
+    """``lab.reset``: back to the moment ``lab.start`` saved."""
+    return workshop.reset(existing(lab_name, platform), workshop.language(lang))
+
+
+def workshop_hint(lab_name: str, platform: str | None, lang: str | None) -> str:
+    """``lab.hint``: the next hint, counted."""
+    return workshop.hint(existing(lab_name, platform), workshop.language(lang))
 
 
 def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> StepRun:
@@ -239,7 +262,9 @@ def status() -> str:
             if m.exists():
                 kept = m.saved_state(checking.BEFORE_FIX)
                 saved = f" (saved state {checking.BEFORE_FIX!r} of {kept['saved']})" if kept else ""
-                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.state()}{saved}")
+                session = workshop.status(m)
+                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.state()}{saved}"
+                            + (f"; workshop: {session}" if session else ""))
     rows.append(f"lab network: {labnet.mode()}")
     return "\n".join(rows)
 

@@ -1,0 +1,92 @@
+"""Workshop mode without VMs: lab.start runs the lab's start steps and saves the state, prints the
+brief and the clock; lab.hint counts and leads; lab.reset resumes the state; ja under a Japanese
+locale; the briefs give away neither cause nor fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from yarakashi import YarakashiError, catalogue, paths, workshop
+from yarakashi.machine import Machine
+
+from .fakes import FakeHypervisor
+
+
+@pytest.fixture
+def vm(monkeypatch, tmp_path) -> tuple[Machine, list[str]]:
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    acts: list[str] = []
+    made = {"up": False}
+    monkeypatch.setattr(Machine, "destroy", lambda self: acts.append("destroy") or made.update(up=False))
+    monkeypatch.setattr(Machine, "up", lambda self: acts.append("up") or self.workdir.mkdir(parents=True) or made.update(up=True))
+    monkeypatch.setattr(Machine, "exists", lambda self: made["up"])
+    monkeypatch.setattr(Machine, "run", lambda self, step, check=True: acts.append(step))
+    monkeypatch.setattr(Machine, "reboot", lambda self: acts.append("reboot"))
+    monkeypatch.setattr(Machine, "save_state", lambda self, name, key="": acts.append(f"save:{name}"))
+    monkeypatch.setattr(Machine, "return_to", lambda self, name: acts.append(f"return:{name}"))
+    m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), hypervisor=FakeHypervisor())
+    return m, acts
+
+
+def test_start_brings_the_lab_to_the_teams_moment_and_starts_the_clock(vm) -> None:
+    m, acts = vm
+    out = workshop.start(m, "en")
+    assert acts == ["destroy", "up", "prepare", "break", "reboot", "save:start"]
+    assert out.startswith("# Brief: the reboot test you passed five times")
+    assert "The clock runs: 60 minutes from" in out and "./run lab.hint apparmor-cache" in out
+    assert workshop.status(m) == "0 of 60 min, 0 of 4 hints, 0 resets"
+
+
+def test_hints_come_one_at_a_time_counted_and_end_without_the_fix(vm) -> None:
+    m, _ = vm
+    workshop.start(m, "en")
+    first = workshop.hint(m, "en")
+    assert first.splitlines()[0] == "Hint 1 of 4 for apparmor-cache:"
+    assert first.splitlines()[1] == m.lab.hints[0]
+    assert workshop.hint(m, "ja").splitlines() == ["apparmor-cache のヒント 2/4:", m.lab.hints_ja[1]]
+    workshop.hint(m, "en"), workshop.hint(m, "en")
+    assert workshop.hint(m, "en").startswith("No more hints for apparmor-cache: all 4 are above.")
+    assert workshop.status(m).endswith("4 of 4 hints, 0 resets")
+
+
+def test_reset_resumes_the_saved_moment_and_keeps_the_clock_and_hints(vm) -> None:
+    m, acts = vm
+    workshop.start(m, "ja")
+    workshop.hint(m, "en")
+    out = workshop.reset(m, "ja")
+    assert acts[-1] == "return:start"
+    assert out.startswith("apparmor-cache の開始時点に戻りました") and "ヒント 1 個使用" in out
+    assert workshop.status(m, "ja") == "60 分中 0 分、ヒント 4 個中 1 個、リセット 1 回"
+
+
+def test_hint_or_reset_without_a_started_lab_is_one_clear_line(vm) -> None:
+    m, _ = vm
+    with pytest.raises(YarakashiError, match=r"no workshop session for apparmor-cache on debian12-merged: start one with ./run lab.start apparmor-cache"):
+        workshop.hint(m, "en")
+
+
+def test_the_language_follows_the_locale_or_the_option() -> None:
+    assert workshop.language(None, {"LANG": "ja_JP.UTF-8"}) == "ja"
+    assert workshop.language(None, {"LC_ALL": "C", "LANG": "ja_JP.UTF-8"}) == "en"
+    with pytest.raises(YarakashiError, match="unknown language 'fr'.*en, ja"):
+        workshop.language("fr")
+
+
+#: Words that would hand a trainee the cause or the fix, per lab.
+SPOILERS = {
+    "apparmor-cache": ["cache", "aa-remove-unknown", "TimeoutStartSec", "900", "Type=notify", "DENIED", "purge"],
+    "rsync-dirlinks": ["-K", "keep-dirlinks", "symlink", "merged", "/usr/lib"],
+    "memory-engine": ["InnoDB", "ENGINE=MEMORY", "VARCHAR", "buffer pool", "OOM"],
+}
+
+
+@pytest.mark.parametrize("lab", sorted(SPOILERS))
+def test_every_lab_has_a_brief_in_both_languages_that_gives_nothing_away(lab: str) -> None:
+    """(The lab's and platforms' names are left out of the search: the commands need them.)"""
+    found = catalogue.lab(lab)
+    for lang in workshop.LANGUAGES:
+        text = workshop.brief(found, lang)
+        for name in (lab, *found.platforms):
+            text = text.replace(name, "")
+        assert [w for w in SPOILERS[lab] if w.lower() in text.lower()] == [], f"{lab} brief ({lang})"
+    assert len(found.hints) >= 3 and len(found.hints_ja) == len(found.hints)

@@ -1,0 +1,141 @@
+"""Workshop mode: a trainee's VM at the team's moment, a clock, hints, and a reset in seconds.
+
+``lab.start NAME`` makes the lab's VM anew, runs the lab's ``start`` steps (lab.toml; for
+apparmor-cache: prepare, break, a real reboot), saves that running state, prints the trainee
+brief and starts the clock from ``minutes``. ``lab.reset`` resumes the saved state: the
+trainee's changes are gone, the clock and the hints used stay. ``lab.hint`` prints the next
+hint and counts it; ``lab.status`` shows the time and the hints. Trainee-facing lines are in
+Japanese under a Japanese locale or with ``--lang ja``.
+
+>>> language(None, {"LANG": "ja_JP.UTF-8"}), language(None, {"LANG": "C.UTF-8"}), language("en", {"LC_ALL": "ja_JP"})
+('ja', 'en', 'en')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from yarakashi import YarakashiError, catalogue
+from yarakashi.machine import Machine
+
+#: The saved state a trainee's lab starts from and is reset to.
+START = "start"
+LANGUAGES = ("en", "ja")
+
+#: Trainee-facing lines: key -> (English, Japanese).
+LINES = {
+    "clock": ("The clock runs: {minutes} minutes from {at}. Hints: ./run lab.hint {lab}. Start again: ./run lab.reset {lab}.",
+              "時間を計り始めました: {at} から {minutes} 分。ヒント: ./run lab.hint {lab}。やり直し: ./run lab.reset {lab}。"),
+    "reset": ("Back at the start of {lab} after {seconds:.0f} s: your changes are gone; {elapsed} of {minutes} minutes used, {hints} hints.",
+              "{lab} の開始時点に戻りました（{seconds:.0f} 秒）。あなたの変更は消えています。{minutes} 分のうち {elapsed} 分経過、ヒント {hints} 個使用。"),
+    "hint": ("Hint {n} of {total} for {lab}:", "{lab} のヒント {n}/{total}:"),
+    "no_more": ("No more hints for {lab}: all {total} are above. The answer key is the lab's README.md.",
+                "{lab} のヒントはこれで全部です（{total} 個）。解答はラボの README.ja.md です。"),
+    "status": ("{elapsed} of {minutes} min, {hints} of {total} hints, {resets} resets",
+               "{minutes} 分中 {elapsed} 分、ヒント {total} 個中 {hints} 個、リセット {resets} 回"),
+}
+
+
+def language(wanted: str | None = None, env: Mapping[str, str] = os.environ) -> str:
+    """``wanted`` if given, else ``ja`` under a Japanese locale (LC_ALL, LC_MESSAGES, LANG), else ``en``."""
+    if wanted:
+        return catalogue.choose("language", wanted, list(LANGUAGES))
+    locale = env.get("LC_ALL") or env.get("LC_MESSAGES") or env.get("LANG") or ""
+    return "ja" if locale.startswith("ja") else "en"
+
+
+def line(key: str, lang: str, **values: object) -> str:
+    """A trainee-facing line in ``lang``."""
+    return LINES[key][LANGUAGES.index(lang)].format(**values)
+
+
+@dataclass
+class Session:
+    """A trainee's run of a lab, kept next to its VM (``workshop.json``)."""
+
+    lab: str
+    started: float
+    minutes: int
+    hints: int = 0
+    resets: int = 0
+
+    def elapsed(self) -> int:
+        """Whole minutes since the start."""
+        return int((time.time() - self.started) // 60)
+
+
+def _file(m: Machine) -> Path:
+    return m.workdir / "workshop.json"
+
+
+def session(m: Machine) -> Session | None:
+    """The workshop session of ``m``, if ``lab.start`` made it."""
+    return Session(**json.loads(_file(m).read_text())) if _file(m).is_file() and m.exists() else None
+
+
+def _save(m: Machine, s: Session) -> None:
+    _file(m).write_text(json.dumps(asdict(s)))
+
+
+def brief(lab: catalogue.Lab, lang: str) -> str:
+    """The lab's trainee brief in ``lang`` (English when there is none in it)."""
+    for name in ("brief.ja.md", "brief.md") if lang == "ja" else ("brief.md",):
+        if (lab.path / name).is_file():
+            return (lab.path / name).read_text()
+    raise YarakashiError(f"lab {lab.name} has no trainee brief (labs/{lab.name}/brief.md)")
+
+
+def start(m: Machine, lang: str) -> str:
+    """Make ``m`` anew, run the lab's start steps, save the state; the brief and the clock line."""
+    text = brief(m.lab, lang)
+    m.destroy()
+    m.up()
+    for step in m.lab.start:
+        m.reboot() if step == "reboot" else m.run(step)
+    m.save_state(START)
+    s = Session(m.lab.name, time.time(), m.lab.minutes)
+    _save(m, s)
+    at = time.strftime("%H:%M", time.localtime(s.started))
+    return f"{text}\n{line('clock', lang, minutes=s.minutes, at=at, lab=m.lab.name)}"
+
+
+def reset(m: Machine, lang: str) -> str:
+    """Resume the saved start state of ``m`` (a trainee's changes go; clock and hints stay)."""
+    s = _session_of(m)
+    began = time.monotonic()
+    m.return_to(START)
+    s.resets += 1
+    _save(m, s)
+    return line("reset", lang, lab=m.lab.name, seconds=time.monotonic() - began, elapsed=s.elapsed(),
+                minutes=s.minutes, hints=s.hints)
+
+
+def hint(m: Machine, lang: str) -> str:
+    """The next hint of the lab (counted), or a line saying there are no more."""
+    s = _session_of(m)
+    hints = m.lab.hints_ja if lang == "ja" and m.lab.hints_ja else m.lab.hints
+    if s.hints >= len(hints):
+        return line("no_more", lang, lab=m.lab.name, total=len(hints))
+    s.hints += 1
+    _save(m, s)
+    return f"{line('hint', lang, n=s.hints, total=len(hints), lab=m.lab.name)}\n{hints[s.hints - 1]}"
+
+
+def status(m: Machine, lang: str = "en") -> str:
+    """``12 of 60 min, 1 of 4 hints, 0 resets`` for a VM in a workshop session, else ''."""
+    s = session(m)
+    if not s:
+        return ""
+    return line("status", lang, elapsed=s.elapsed(), minutes=s.minutes, hints=s.hints, total=len(m.lab.hints), resets=s.resets)
+
+
+def _session_of(m: Machine) -> Session:
+    s = session(m)
+    if s is None:
+        raise YarakashiError(f"no workshop session for {m.lab.name} on {m.platform.name}: start one with ./run lab.start {m.lab.name}")
+    return s
