@@ -73,7 +73,7 @@ def test_unknown_keys_in_lab_toml_are_rejected_with_the_valid_ones(tmp_path) -> 
     for name in catalogue.LAB_FILES:
         (lab / name).write_text("")
     (lab / "lab.toml").write_text('title = "t"\ntitle_ja = "t"\nsummary = "s"\nplatforms = []\nlevle = "easy"\n')
-    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: check, cpus, expect, fixed, level, "):
+    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: check, cpus, expect, fixed, hints, hints_ja, level, "):
         catalogue.load_lab(lab)
 
 
