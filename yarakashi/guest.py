@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 import select
 import subprocess
 import tarfile
@@ -93,13 +94,15 @@ class Endpoint:
         """Run ``command`` in a new session: rc 255 when none starts, 124 past ``timeout``."""
         return run_bounded([*self.argv, command], timeout)
 
-    def upload(self, into: str, files: dict[str, Path], timeout: float = 120) -> None:
+    def upload(self, into: str, files: dict[str, Path], timeout: float = 120, leave_out: frozenset[Path] = frozenset()) -> None:
         """Copy local files and trees into the directory ``into`` on the host, as
-        ``{path under into: local path}``, in one tar stream over one session."""
+        ``{path under into: local path}``, in one tar stream over one session; the local paths
+        in ``leave_out`` (files or trees) are not sent."""
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             for name, local in files.items():
-                tar.add(local, arcname=name)
+                skip = {posixpath.join(name, p.relative_to(local).as_posix()) for p in leave_out if p.is_relative_to(local)}
+                tar.add(local, arcname=name, filter=lambda info: None if info.name in skip else info)
         argv = [*self.argv, f"mkdir -p {into} && tar --no-same-owner -C {into} -xf -"]
         try:
             done = subprocess.run(argv, input=buf.getvalue(), capture_output=True, timeout=timeout)

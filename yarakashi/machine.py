@@ -133,12 +133,16 @@ class Machine:
             files[posixpath.relpath(step.script, home)] = Path(step.upload)
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in {
             "YK_LAB_DIR": GUEST_LAB_DIR, "YK_LAB": self.lab.name, "YK_PLATFORM": self.platform.name, "YK_PHASE": phase}.items())
-        command = f"sudo -n env {env} bash {GUEST_LAB_DIR}/common/run-step.sh {phase} {shlex.quote(step.script)} {step.bound}"
+        # Nothing in the guest gives the answer away: the step's own script goes up, no other
+        # step's (any lab's), and it is removed once the step has run.
+        command = (f"sudo -n env {env} bash {GUEST_LAB_DIR}/common/run-step.sh {phase} {shlex.quote(step.script)} {step.bound}"
+                   f"; rc=$?; sudo -n rm -f {shlex.quote(step.script)}; exit $rc")
         offset = self.log.stat().st_size if self.log.exists() else 0
         try:
             with failures.step(f"{phase} of {self.name}", self.log):
                 say(f"running {phase} of {self.lab.name} on {self.platform.name} ({self.instance})")
-                self.guest.upload(home, files)
+                own = Path(step.upload) if step.upload else self.lab.script(phase, self.platform.name)
+                self.guest.upload(home, files, leave_out=_other_steps(own))
                 with tee(self.log, f"[{self.lab.name}/{self.platform.name}/{self.instance}] ") as sink:
                     sink.write(f"==> default: running {phase}: {step.script}\n")
                     code = self.guest.stream(command, sink, step.bound + 120 if step.bound else None)
@@ -339,3 +343,8 @@ class Machine:
 #: After a removal: how long to wait before looking again, and how many times.
 GONE_SETTLE, GONE_LOOKS = 2.0, 3
 
+
+def _other_steps(own: Path) -> frozenset[Path]:
+    """Every lab's step scripts but ``own``, and what only the host uses: not sent to a guest."""
+    scripts = {lab.script(step, plat) for lab in catalogue.labs().values() for plat in lab.platforms for step in lab.steps_for(plat)}
+    return frozenset(scripts - {own} | {paths.PROVISIONING / "host", paths.PROVISIONING / "box"})

@@ -47,10 +47,15 @@ def test_a_step_uploads_once_runs_as_root_and_reports_how_it_ended(machine: Mach
     home = tmp_path / "home"
     assert (home / "yarakashi" / "common" / "run-step.sh").is_file()  # provisioning/, as the guest's lab dir
     assert (home / "yarakashi-steps" / "fix").read_text() == "#!/bin/bash\nfalse\n"  # the trainee's script
+    assert (home / "yarakashi" / "rsync-dirlinks" / "files").is_dir()  # the team's tree: data, not an answer
+    sent = {p.relative_to(home / "yarakashi").as_posix() for p in (home / "yarakashi").rglob("*.sh")}
+    assert not sent & {"rsync-dirlinks/deploy-fixed.sh", "rsync-dirlinks/deploy-naive.sh", "rsync-dirlinks/verify.sh",
+                       "apparmor-cache/fix.sh", "memory-engine/fix.sh", "host/setup.sh"}, "no other step's script goes up"
     upload, step = (home / "commands").read_text().splitlines()
     assert upload == "mkdir -p /home/vagrant && tar --no-same-owner -C /home/vagrant -xf -"
     assert step.startswith("sudo -n env YK_LAB_DIR=/home/vagrant/yarakashi YK_LAB=rsync-dirlinks ")
-    assert step.endswith("bash /home/vagrant/yarakashi/common/run-step.sh fix /home/vagrant/yarakashi-steps/fix 60")
+    assert step.endswith("bash /home/vagrant/yarakashi/common/run-step.sh fix /home/vagrant/yarakashi-steps/fix 60"
+                         "; rc=$?; sudo -n rm -f /home/vagrant/yarakashi-steps/fix; exit $rc")  # gone once it ran
     assert "    default: deploying\n" in machine.log.read_text()  # the guest's output, logged as Vagrant logs it
 
 
