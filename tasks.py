@@ -86,11 +86,13 @@ def up(c, name, platform=None):
 LANG = {"lang": "en or ja (default: ja under a Japanese locale, else en)"}
 
 
-@task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG})
+@task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
+            "start_timeout": "workshop: shorten the lab's unit start timeout to N s (default: the real one)"})
 @friendly
-def start(c, name, platform=None, lang=None):
+def start(c, name, platform=None, lang=None, start_timeout=None):
     """Workshop: a new VM at the team's moment, saved; the trainee brief and the clock: invoke lab.start apparmor-cache."""
-    print(commands.workshop_start(name, platform, lang))
+    seconds = commands.positive_int("--start-timeout", start_timeout) if start_timeout else 0
+    print(commands.workshop_start(name, platform, lang, seconds))
 
 
 @task(help={**PLATFORM, **LANG})

@@ -39,7 +39,8 @@ EVIDENCE = {
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 #: The keys a lab.toml may have (anything else is a typo, and an error).
 LAB_KEYS = ("title", "title_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
-            "packages", "check", "fixed", "offline_evidence", "start", "hints", "hints_ja", "steps", "platform_steps",
+            "packages", "check", "fixed", "offline_evidence", "start", "start_timeout_unit", "hints", "hints_ja", "steps",
+            "platform_steps",
             "retest", "expect", "verdict")
 #: What a step's ``[verdict.<platform>]`` may say: lab.check after that step PASSes or FAILs.
 VERDICTS = ("PASS", "FAIL")
@@ -149,6 +150,7 @@ class Lab:
     offline_evidence: tuple[str, ...] = ()  # paths read from the stopped disk when a FAIL left no SSH
     test_minutes: float = 0
     start: tuple[str, ...] = ()  # lab.start: the steps that bring a trainee to the team's moment
+    start_timeout_unit: str = ""  # the unit whose start timeout lab.start --start-timeout shortens
     hints: tuple[str, ...] = ()  # lab.hint: one at a time, each leading further, none handing over the fix
     hints_ja: tuple[str, ...] = ()
     platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -239,6 +241,7 @@ def load_lab(path: Path) -> Lab:
             offline_evidence=tuple(data.get("offline_evidence", ())),
             test_minutes=float(data.get("test_minutes", 0)),
             start=tuple(data.get("start", ())),
+            start_timeout_unit=str(data.get("start_timeout_unit", "")),
             hints=tuple(data.get("hints", ())),
             hints_ja=tuple(data.get("hints_ja", ())),
             platform_steps={k: dict(v) for k, v in data.get("platform_steps", {}).items()},

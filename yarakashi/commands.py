@@ -121,13 +121,13 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
     return machines
 
 
-def workshop_start(lab_name: str, platform: str | None, lang: str | None) -> str:
+def workshop_start(lab_name: str, platform: str | None, lang: str | None, start_timeout: int = 0) -> str:
     """``lab.start``: the trainee's VM at the team's moment; the brief and the clock line."""
     lab = catalogue.lab(lab_name)
     m = Machine(lab, catalogue.platform(check_platform(lab, platform)))
     said = workshop.language(lang)
     try:
-        return workshop.start(m, said)
+        return workshop.start(m, said, start_timeout)
     except failures.Interrupted as exc:
         m.destroy()
         exc.cleaned.append(f"VM {m.domain}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -38,7 +39,12 @@ LINES = {
                 "{lab} のヒントはこれで全部です（{total} 個）。解答はラボの README.ja.md です。"),
     "status": ("{elapsed} of {minutes} min, {hints} of {total} hints, {resets} resets",
                "{minutes} 分中 {elapsed} 分、ヒント {total} 個中 {hints} 個、リセット {resets} 回"),
+    "shortened": ("WORKSHOP: {unit} waits {seconds} s to start, not its real {real} (a drop-in of lab.start --start-timeout)",
+                  "ワークショップ設定: {unit} の起動待ちは本来の {real} ではなく {seconds} 秒（lab.start --start-timeout のドロップイン）"),
 }
+
+#: The drop-in that shortens a unit's start timeout; verify scripts count it as the lab's own.
+DROP_IN = "/etc/systemd/system/{unit}.d/yarakashi-workshop.conf"
 
 
 def language(wanted: str | None = None, env: Mapping[str, str] = os.environ) -> str:
@@ -63,6 +69,15 @@ class Session:
     minutes: int
     hints: int = 0
     resets: int = 0
+    #: Seconds of the workshop's start timeout for the lab's unit (0: the real one), and the real one.
+    start_timeout: int = 0
+    real_timeout: str = ""
+
+    def note(self, unit: str, lang: str) -> str:
+        """The line every output carries while a shortened start timeout is in force ('' if none)."""
+        if not self.start_timeout:
+            return ""
+        return line("shortened", lang, unit=unit, seconds=self.start_timeout, real=self.real_timeout) + "\n"
 
     def elapsed(self) -> int:
         """Whole minutes since the start."""
@@ -90,18 +105,41 @@ def brief(lab: catalogue.Lab, lang: str) -> str:
     raise YarakashiError(f"lab {lab.name} has no trainee brief (labs/{lab.name}/brief.md)")
 
 
-def start(m: Machine, lang: str) -> str:
-    """Make ``m`` anew, run the lab's start steps, save the state; the brief and the clock line."""
+def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
+    """Make ``m`` anew, run the lab's start steps, save the state; the brief and the clock line.
+
+    ``start_timeout`` (seconds) shortens the start timeout of the lab's ``start_timeout_unit``
+    with a drop-in, written before the first reboot of the start steps.
+    """
+    unit = m.lab.start_timeout_unit
+    if start_timeout and not unit:
+        raise YarakashiError(f"lab {m.lab.name} has no start timeout to shorten (start_timeout_unit in lab.toml)")
     text = brief(m.lab, lang)
     m.destroy()
     m.up()
+    s = Session(m.lab.name, 0, m.lab.minutes, start_timeout=start_timeout)
     for step in m.lab.start:
+        if step == "reboot" and start_timeout and not s.real_timeout:
+            s.real_timeout = _shorten(m, unit, start_timeout)
         m.reboot() if step == "reboot" else m.run(step)
+    if start_timeout and not s.real_timeout:
+        s.real_timeout = _shorten(m, unit, start_timeout)
     m.save_state(START)
-    s = Session(m.lab.name, time.time(), m.lab.minutes)
+    s.started = time.time()
     _save(m, s)
     at = time.strftime("%H:%M", time.localtime(s.started))
-    return f"{text}\n{line('clock', lang, minutes=s.minutes, at=at, lab=m.lab.name)}"
+    return f"{text}\n{s.note(unit, lang)}{line('clock', lang, minutes=s.minutes, at=at, lab=m.lab.name)}"
+
+
+def _shorten(m: Machine, unit: str, seconds: int) -> str:
+    """Write the workshop's drop-in for ``unit``; the start timeout it had (``15min``)."""
+    real = m.ssh(f"systemctl show -p TimeoutStartUSec --value {unit}", timeout=60).stdout.strip() or "?"
+    path = DROP_IN.format(unit=unit)
+    done = m.ssh(f"sudo -n sh -c 'mkdir -p {posixpath.dirname(path)} && printf \"[Service]\\nTimeoutStartSec=%d\\n\" {seconds} > {path}"
+                 f" && systemctl daemon-reload'", timeout=120)
+    if done.returncode != 0:
+        raise YarakashiError(f"could not shorten the start timeout of {unit} on {m.domain}: {done.stderr.strip()}")
+    return real
 
 
 def reset(m: Machine, lang: str) -> str:
@@ -111,19 +149,20 @@ def reset(m: Machine, lang: str) -> str:
     m.return_to(START)
     s.resets += 1
     _save(m, s)
-    return line("reset", lang, lab=m.lab.name, seconds=time.monotonic() - began, elapsed=s.elapsed(),
-                minutes=s.minutes, hints=s.hints)
+    return s.note(m.lab.start_timeout_unit, lang) + line(
+        "reset", lang, lab=m.lab.name, seconds=time.monotonic() - began, elapsed=s.elapsed(), minutes=s.minutes, hints=s.hints)
 
 
 def hint(m: Machine, lang: str) -> str:
     """The next hint of the lab (counted), or a line saying there are no more."""
     s = _session_of(m)
     hints = m.lab.hints_ja if lang == "ja" and m.lab.hints_ja else m.lab.hints
+    note = s.note(m.lab.start_timeout_unit, lang)
     if s.hints >= len(hints):
-        return line("no_more", lang, lab=m.lab.name, total=len(hints))
+        return note + line("no_more", lang, lab=m.lab.name, total=len(hints))
     s.hints += 1
     _save(m, s)
-    return f"{line('hint', lang, n=s.hints, total=len(hints), lab=m.lab.name)}\n{hints[s.hints - 1]}"
+    return f"{note}{line('hint', lang, n=s.hints, total=len(hints), lab=m.lab.name)}\n{hints[s.hints - 1]}"
 
 
 def status(m: Machine, lang: str = "en") -> str:
@@ -131,7 +170,9 @@ def status(m: Machine, lang: str = "en") -> str:
     s = session(m)
     if not s:
         return ""
-    return line("status", lang, elapsed=s.elapsed(), minutes=s.minutes, hints=s.hints, total=len(m.lab.hints), resets=s.resets)
+    shortened = f", start timeout {s.start_timeout} s (workshop)" if s.start_timeout else ""
+    return line("status", lang, elapsed=s.elapsed(), minutes=s.minutes, hints=s.hints, total=len(m.lab.hints),
+                resets=s.resets) + shortened
 
 
 def _session_of(m: Machine) -> Session:

@@ -4,6 +4,8 @@ locale; the briefs give away neither cause nor fix."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from yarakashi import YarakashiError, catalogue, paths, workshop
@@ -57,6 +59,27 @@ def test_reset_resumes_the_saved_moment_and_keeps_the_clock_and_hints(vm) -> Non
     assert acts[-1] == "return:start"
     assert out.startswith("apparmor-cache の開始時点に戻りました") and "ヒント 1 個使用" in out
     assert workshop.status(m, "ja") == "60 分中 0 分、ヒント 4 個中 1 個、リセット 1 回"
+
+
+def test_a_shortened_start_timeout_is_a_drop_in_before_the_reboot_and_said_in_every_output(vm, monkeypatch) -> None:
+    m, acts = vm
+    sent: list[str] = []
+
+    def ssh(command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        sent.append(command)
+        acts.append("ssh")
+        return subprocess.CompletedProcess([], 0, "15min\n" if "TimeoutStartUSec" in command else "", "")
+
+    monkeypatch.setattr(m, "ssh", ssh)
+    out = workshop.start(m, "en", start_timeout=120)
+    assert acts == ["destroy", "up", "prepare", "break", "ssh", "ssh", "reboot", "save:start"]
+    assert "TimeoutStartSec=%d" in sent[1] and " 120 > /etc/systemd/system/mariadb.service.d/yarakashi-workshop.conf" in sent[1]
+    note = "WORKSHOP: mariadb.service waits 120 s to start, not its real 15min (a drop-in of lab.start --start-timeout)"
+    assert note in out and workshop.hint(m, "en").startswith(note) and workshop.reset(m, "en").startswith(note)
+    assert workshop.status(m).endswith("start timeout 120 s (workshop)")
+    rsync = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), hypervisor=FakeHypervisor())
+    with pytest.raises(YarakashiError, match="lab rsync-dirlinks has no start timeout to shorten"):
+        workshop.start(rsync, "en", start_timeout=120)
 
 
 def test_hint_or_reset_without_a_started_lab_is_one_clear_line(vm) -> None:
