@@ -125,12 +125,17 @@ def run(c, name, step, platform=None, script=None):
     "json": "print each verdict as one JSON object (one a line for several fixes)",
     "junit": "also write the verdicts as JUnit XML to this file",
     "fix_bound": f"seconds a fix may run before it is ended (default {checking.FIX_BOUND})",
-    "fresh": "do not start from a state an earlier check kept: make it again on a new VM"})
+    "fresh": "do not start from a state an earlier check kept: make it again on a new VM",
+    "mine": "judge your own lab VM as you left it (lab.start / lab.up): a real reboot, the organisers' checks"})
 @friendly
 def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_bound=str(checking.FIX_BOUND), json=False,
-          junit=None, fresh=False):
+          junit=None, fresh=False, mine=False):
     """Check a fix through real reboots, from the lab's state before the fix (kept for the next check):
     invoke lab.check apparmor-cache --fix my-fix.sh."""
+    if mine:
+        if fix or keep or keep_failed or fresh:
+            raise Exit("error: --mine judges your VM as it is: no --fix, --keep, --keep-failed or --fresh with it", code=2)
+        return verdicts([commands.check_mine(name, platform)], json, junit)
     bound = commands.positive_int("--fix-bound", fix_bound)
     mode = "always" if keep else "failed" if keep_failed else "never"
     verdicts(commands.check(name, fix or [], platform, mode, fix_bound=bound, keep_state=True, fresh=fresh), json, junit)

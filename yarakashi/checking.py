@@ -99,6 +99,19 @@ def check(
     return reports
 
 
+def check_here(m: Machine, verify_wait: int = 300) -> verdict.Report:
+    """The trainee's own VM as they left it: the lab's steps after ``fix`` (real reboots, the
+    organisers' checks). Their changes are the fix; nothing is reset or replaced."""
+    _, after = split(m.lab.check)
+    start = time.monotonic()
+    phases = _steps(m, after, ["your changes"], verify_wait)
+    plat = m.platform.name
+    header = [f"{m.lab.name} on {plat}: your changes on {m.domain}, then {' -> '.join(after)}",
+              *([f"fixed means: {'; '.join(m.lab.fixed)}"] if m.lab.fixed else [])]
+    facts = {"lab": m.lab.name, "platform": plat, "evidence": m.platform.evidence}
+    return verdict.Report("lab.check", m.name, phases, header, facts, time.monotonic() - start)
+
+
 def _ready(m: Machine, before: list[str], key: str) -> bool:
     """Bring ``m`` to the state before the fix: the kept one if it still stands, else made and
     saved on a fresh VM. True when the kept one was used."""

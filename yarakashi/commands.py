@@ -172,6 +172,18 @@ def check(
     return checking.check(lab.name, chosen, plat, keep, instance, verify_wait, keep_state=keep_state)
 
 
+def check_mine(lab_name: str, platform: str | None, verify_wait: int = 300) -> verdict.Report:
+    """``lab.check NAME --mine``: the trainee's own VM, their changes kept, through the lab's
+    steps after the fix; in a workshop the time and hints used go into the report."""
+    m = existing(lab_name, platform)
+    report = checking.check_here(m, verify_wait)
+    s = workshop.session(m)
+    if s:
+        report.facts["workshop"] = {"minutes_used": s.elapsed(), "minutes": s.minutes, "hints": s.hints, "resets": s.resets}
+        report.header.append(f"workshop: {workshop.status(m)}")
+    return report
+
+
 def corpus(lab_name: str, platform: str | None, only: str | None = None, instance: str = "corpus",
            verify_wait: int = 300, keep_state: bool = False) -> tuple[list[corpus_lib.Case], list[verdict.Report]]:
     """``lab.corpus``: every script of the lab's fix corpus (``only``: those whose name has it)

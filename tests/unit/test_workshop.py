@@ -113,3 +113,27 @@ def test_every_lab_has_a_brief_in_both_languages_that_gives_nothing_away(lab: st
             text = text.replace(name, "")
         assert [w for w in SPOILERS[lab] if w.lower() in text.lower()] == [], f"{lab} brief ({lang})"
     assert len(found.hints) >= 3 and len(found.hints_ja) == len(found.hints)
+
+
+def test_check_mine_judges_the_trainees_own_vm_with_its_time_and_hints(vm, monkeypatch) -> None:
+    """lab.check --mine: no new VM and no fix step; the steps after the fix (a real reboot, the
+    checks) on the trainee's VM; the JSON carries the workshop's time and hints, schema-valid."""
+    import json
+
+    import jsonschema
+
+    from yarakashi import commands, verdict
+
+    m, acts = vm
+    workshop.start(m, "en")
+    workshop.hint(m, "en")
+    monkeypatch.setattr(Machine, "verify", lambda self, wait=300: acts.append("verify") or [
+        verdict.Check("mariadb.service", "active", "activating", False, "never ready")])
+    acts.clear()
+    report = commands.check_mine("apparmor-cache", "debian12-merged")
+    assert acts == ["reboot", "verify"]
+    assert report.phases[0][0] == "verify (after your changes -> reboot)" and not report.passed
+    assert report.header[-1] == "workshop: 0 of 60 min, 1 of 4 hints, 0 resets"
+    schema = json.loads((paths.REPO / "yarakashi" / "verdict.schema.json").read_text())
+    jsonschema.validate(report.to_dict(), schema)
+    assert report.to_dict()["workshop"] == {"minutes_used": 0, "minutes": 60, "hints": 1, "resets": 0}
