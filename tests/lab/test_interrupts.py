@@ -35,11 +35,12 @@ TEST_MINUTES = 13
 LAB, PLATFORM = "rsync-dirlinks", "debian12-merged"
 #: A fix that never ends by itself: the interrupt comes while it runs.
 SLOW_FIX = "#!/bin/bash\necho yk-slow-fix-started\nsleep 600\n"
-#: The lab's own deploy, plus a boot job that holds the next boot 'starting' for 10 minutes:
-#: the second verify waits for it, and the interrupt comes while it waits.
+#: A right deploy (as the lab's own: rsync -K), plus a boot job that holds the next boot
+#: 'starting' for 10 minutes: the second verify waits for it, and the interrupt comes while it waits.
 SLOW_BOOT_FIX = """#!/bin/bash
 set -e
-bash /home/vagrant/yarakashi/rsync-dirlinks/deploy-fixed.sh
+rsync -K -r "$YK_LAB_DIR/rsync-dirlinks/files/" /
+systemctl daemon-reload
 printf '[Unit]\\nDescription=holds the boot\\n[Service]\\nType=oneshot\\nExecStart=/bin/sleep 600\\n[Install]\\nWantedBy=multi-user.target\\n' \\
   > /etc/systemd/system/yk-hold-boot.service
 systemctl enable yk-hold-boot.service
