@@ -1,0 +1,81 @@
+"""A trainee's walkthrough of apparmor-cache on a real VM, as a workshop runs it: lab.start (the
+workshop's 120 s start timeout), a hint, the team's one-boot workaround, lab.check --mine FAIL,
+lab.reset, the right fix, lab.check --mine PASS. Key lines asserted in Japanese and in English.
+
+The tasks run as a trainee types them, with a checkout id and work directory of their own, so
+that the trainee's lab (instance ``main``) never touches a developer's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from yarakashi import paths, providers
+from yarakashi.progress import say
+
+from .conftest import CREATED
+
+#: For the lane scheduler (yarakashi.lanes): one VM; start, two checks with real reboots.
+TEST_MINUTES = 20
+LAB, PLATFORM = "apparmor-cache", "debian12-merged"
+LIBVIRT = providers.get("libvirt")
+
+
+@pytest.fixture
+def trainee(tmp_path: Path) -> Iterator[dict[str, str]]:
+    checkout = f"{paths.CHECKOUT_ID[:4]}w{zlib.crc32(b'workshop') % 10000}"
+    env = {"YARAKASHI_CHECKOUT_ID": checkout, "YARAKASHI_WORK": str(tmp_path / "work"), "LANG": "C.UTF-8"}
+    CREATED.add(f"yk-{checkout}-{LAB}-{PLATFORM}-main-default")
+    yield env
+    invoke(env, "lab.destroy", LAB)
+    LIBVIRT.sweep(f"yk-{checkout}-")
+
+
+def invoke(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``invoke ARGS`` as a trainee runs it; its output shown as it was."""
+    say(f"trainee: invoke {' '.join(args)}")
+    done = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=paths.REPO, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=3600)
+    for line in (done.stdout + done.stderr).splitlines():
+        sys.stdout.write(f"    | {line}\n")
+    return done
+
+
+def test_a_trainee_walks_through_the_lab_from_start_to_a_passing_fix(trainee) -> None:
+    started = invoke(trainee, "lab.start", LAB, "--start-timeout", "120", "--lang", "ja")
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert started.stdout.startswith("# ブリーフ: 5 回通った再起動試験")
+    assert "ワークショップ設定: mariadb.service の起動待ちは本来の 15min ではなく 120 秒" in started.stdout
+    assert "時間を計り始めました" in started.stdout
+
+    hint = invoke(trainee, "lab.hint", LAB)  # LANG=C: English
+    assert hint.returncode == 0
+    assert "WORKSHOP: mariadb.service waits 120 s to start, not its real 15min" in hint.stdout
+    assert "Hint 1 of 4 for apparmor-cache:" in hint.stdout
+
+    # The team's own workaround: fine now, the stale profile back at the next boot.
+    assert invoke(trainee, "lab.run", LAB, "remove-unknown").returncode == 0
+    wrong = invoke(trainee, "lab.check", LAB, "--mine", "--json")
+    assert wrong.returncode == 1, wrong.stderr[-2000:]
+    report = json.loads(wrong.stdout)
+    assert report["verdict"] == "FAIL" and report["workshop"]["hints"] == 1
+    failed = {c["check"] for phase in report["phases"] for c in phase["checks"] if not c["passed"]}
+    assert "processes confined by a profile no file under /etc/apparmor.d defines" in failed, failed
+
+    reset = invoke(trainee, "lab.reset", LAB, "--lang", "ja")
+    assert reset.returncode == 0
+    assert "apparmor-cache の開始時点に戻りました" in reset.stdout and "ヒント 1 個使用" in reset.stdout
+
+    assert invoke(trainee, "lab.run", LAB, "fix").returncode == 0
+    right = invoke(trainee, "lab.check", LAB, "--mine")
+    assert right.returncode == 0, right.stdout[-3000:]
+    assert right.stdout.rstrip().endswith("observed: PASS")
+    assert "1 of 4 hints, 1 resets" in right.stdout
