@@ -97,7 +97,7 @@ def test_the_language_follows_the_locale_or_the_option() -> None:
 
 #: Words that would hand a trainee the cause or the fix, per lab.
 SPOILERS = {
-    "apparmor-cache": ["cache", "aa-remove-unknown", "TimeoutStartSec", "900", "Type=notify", "DENIED", "purge"],
+    "apparmor-cache": ["apparmor", "cache", "aa-remove-unknown", "TimeoutStartSec", "900", "Type=notify", "DENIED", "purge"],
     "rsync-dirlinks": ["-K", "keep-dirlinks", "symlink", "merged", "/usr/lib"],
     "memory-engine": ["InnoDB", "ENGINE=MEMORY", "VARCHAR", "buffer pool", "OOM"],
 }
