@@ -136,12 +136,19 @@ def workshop_start(lab_name: str, platform: str | None, lang: str | None, start_
 
 def workshop_reset(lab_name: str, platform: str | None, lang: str | None) -> str:
     """``lab.reset``: back to the moment ``lab.start`` saved."""
-    return workshop.reset(existing(lab_name, platform), workshop.language(lang))
+    return workshop.reset(_started(lab_name, platform), workshop.language(lang))
 
 
 def workshop_hint(lab_name: str, platform: str | None, lang: str | None) -> str:
     """``lab.hint``: the next hint, counted."""
-    return workshop.hint(existing(lab_name, platform), workshop.language(lang))
+    return workshop.hint(_started(lab_name, platform), workshop.language(lang))
+
+
+def _started(lab_name: str, platform: str | None) -> Machine:
+    """The trainee's VM of a lab; none is an error that says how to start one."""
+    if not any(m.exists() for m in machines_of(lab_name, platform)):
+        raise YarakashiError(f"no lab VM of {lab_name} here: start one with ./run lab.start {lab_name}")
+    return existing(lab_name, platform)
 
 
 def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> StepRun:
