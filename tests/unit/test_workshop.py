@@ -137,3 +137,11 @@ def test_check_mine_judges_the_trainees_own_vm_with_its_time_and_hints(vm, monke
     schema = json.loads((paths.REPO / "yarakashi" / "verdict.schema.json").read_text())
     jsonschema.validate(report.to_dict(), schema)
     assert report.to_dict()["workshop"] == {"minutes_used": 0, "minutes": 60, "hints": 1, "resets": 0}
+
+
+def test_a_hint_with_no_lab_vm_says_how_to_start_one(monkeypatch, tmp_path) -> None:
+    from yarakashi import commands
+
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    with pytest.raises(YarakashiError, match=r"^no lab VM of memory-engine here: start one with ./run lab.start memory-engine$"):
+        commands.workshop_hint("memory-engine", None, "en")
