@@ -10,7 +10,10 @@ The package is split one concept per module:
 - ``machine``    one lab VM: a Vagrant work directory, its steps, its provider and its guest endpoint
 - ``guest``      reaching a host over SSH: bounded sessions, reboot-and-wait, testinfra, a pinned shell
 - ``verdict``    the one result model: named checks (expected, observed, passed, reason), table and JSON
-- ``checking``   ``lab.check``: fixes judged through the lab's check list; several from one saved state
+- ``checking``   ``lab.check``: fixes judged through the lab's check list, from the saved state before the fix
+- ``states``     what decides whether a kept saved state still stands (its key)
+- ``capacity``   how many lab guests the host runs at once: a place is taken before a VM is made
+- ``workshop``   ``lab.start``/``hint``/``reset``: a trainee's lab at the team's moment, a clock, hints
 - ``corpus``     a lab's fix corpus (``labs/<lab>/fixes/``): each script's stated verdict, and judging it
 - ``pytest_plugin`` the ``yarakashi_check`` fixture for other projects' test suites (``pytest11``)
 - ``retest``     the organisers' reboot test, for a lab VM or a team's own server
