@@ -164,16 +164,23 @@ class Machine:
         ``wait`` bounds how long it waits for the boot to finish. A guest where no session
         opens fails a check of its own, with the reason.
         """
-        script = self.lab.script("verify", self.platform.name).resolve().relative_to(paths.PROVISIONING)
-        command = (f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_JSON=1 YK_VERIFY_WAIT={int(wait)} "
-                   f"bash {GUEST_LAB_DIR}/{script}")
+        own = self.lab.script("verify", self.platform.name)
+        script = shlex.quote(f"{GUEST_LAB_DIR}/{own.resolve().relative_to(paths.PROVISIONING).as_posix()}")
+        command = (f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_JSON=1 YK_VERIFY_WAIT={int(wait)} bash {script}"
+                   f"; rc=$?; sudo -n rm -f {script}; exit $rc")  # the checks say what a fix must do: gone after
+        home = posixpath.dirname(GUEST_LAB_DIR)
+        unable = "no new session can start: the guest cannot be checked or repaired over SSH"
         with failures.step(f"verify of {self.name}"):
             say(f"verify on {self.name} (waits up to {wait} s for the boot to finish)")
+            try:  # the new session the organisers would open: the upload's
+                self.guest.upload(home, {posixpath.relpath(GUEST_LAB_DIR, home): paths.PROVISIONING},
+                                  leave_out=_other_steps(own))
+            except failures.ToolFailed as exc:
+                return [verdict.Check("new SSH session", "opens", failures.tail(str(exc)) or "closed at once", False, unable)]
             done = self.ssh(command, timeout=wait + 120)
         if done.returncode in (124, 255):
             seen = "timed out" if done.returncode == 124 else done.stderr.strip() or "closed at once"
-            return [verdict.Check("new SSH session", "opens", seen, False,
-                                  "no new session can start: the guest cannot be checked or repaired over SSH")]
+            return [verdict.Check("new SSH session", "opens", seen, False, unable)]
         return verdict.parse(done.stdout) or [verdict.Check(
             "verify script", "its checks", f"exit {done.returncode}: {failures.tail(done.stdout + done.stderr)}", False,
             "the verify script could not run")]

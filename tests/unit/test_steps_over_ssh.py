@@ -62,3 +62,22 @@ def test_a_step_uploads_once_runs_as_root_and_reports_how_it_ended(machine: Mach
 def test_a_failed_step_is_one_line_when_it_must_succeed(machine: Machine) -> None:
     with pytest.raises(failures.ToolFailed, match=r"^fix of rsync-dirlinks/debian12-merged \(unit\) failed: .*exited 3"):
         machine.run("fix", check=True)
+
+
+def test_verify_uploads_its_own_script_in_the_new_session_and_removes_it(machine: Machine, tmp_path: Path) -> None:
+    checks = machine.verify(wait=5)
+    home = tmp_path / "home"
+    assert (home / "yarakashi" / "rsync-dirlinks" / "verify.sh").is_file()
+    assert not (home / "yarakashi" / "rsync-dirlinks" / "deploy-fixed.sh").exists()
+    upload, run = (home / "commands").read_text().splitlines()
+    assert upload.endswith("tar --no-same-owner -C /home/vagrant -xf -")
+    assert run.endswith("bash /home/vagrant/yarakashi/rsync-dirlinks/verify.sh"
+                        "; rc=$?; sudo -n rm -f /home/vagrant/yarakashi/rsync-dirlinks/verify.sh; exit $rc")
+    assert [c.name for c in checks] == ["verify script"]  # the stand-in printed no checks
+
+
+def test_verify_on_a_guest_that_opens_no_session_is_that_check(machine: Machine, tmp_path: Path) -> None:
+    (tmp_path / "bin" / "ssh").write_text("#!/bin/bash\necho 'Connection closed by 192.168.121.9 port 22' >&2\nexit 255\n")
+    [check] = machine.verify(wait=5)
+    assert (check.name, check.passed) == ("new SSH session", False)
+    assert "Connection closed by 192.168.121.9 port 22" in check.observed
