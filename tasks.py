@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from yarakashi.verdict import Report, write_junit
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """End a task with one clear line, never a traceback: bad input exits 2, a failed tool 1,
-    an interrupt (SIGINT, SIGTERM) 130 after cleaning up."""
+    an interrupt (SIGINT, SIGTERM) 130 after cleaning up; output cut short by its reader, 1."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -44,6 +46,32 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise Exit(f"error: {exc}", code=exc.exit_code) from None
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:  # a tool outside any named step
             raise Exit(f"error: {failures.describe(exc)}", code=1) from None
+        except BrokenPipeError:  # the reader went away (./run lab.list | head): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise Exit(code=1) from None
+
+    return wrapper
+
+
+class NeedsRoot(YarakashiError):
+    """A task that touches VMs, libvirtd or the lab network, run by another user."""
+
+
+def need_root() -> None:
+    """Refuse in one line, before anything is made, unless run as root: VMs, libvirtd and the
+    lab's network namespace need it (``./run`` asks for it through sudo or su)."""
+    if os.geteuid() != 0:
+        raise NeedsRoot("this task needs root (VMs, libvirtd, a network namespace): run it as root, or through "
+                        "./run (./run lab.up NAME, ./run test...), which asks for root with sudo or su")
+
+
+def as_root(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A task that runs only as root (:func:`need_root` first)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        need_root()
+        return fn(*args, **kwargs)
 
     return wrapper
 
@@ -78,6 +106,7 @@ def lab_list(c):
 
 @task(help=PLATFORM)
 @friendly
+@as_root
 def up(c, name, platform=None):
     """Bring up a lab's VMs, building missing boxes first: invoke lab.up rsync-dirlinks."""
     commands.up(name, platform)
@@ -89,6 +118,7 @@ LANG = {"lang": "en or ja (default: ja under a Japanese locale, else en)"}
 @task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
             "start_timeout": "workshop: shorten the lab's unit start timeout to N s (default: the real one)"})
 @friendly
+@as_root
 def start(c, name, platform=None, lang=None, start_timeout=None):
     """Workshop: a new VM at the team's moment, saved; the trainee brief and the clock: invoke lab.start apparmor-cache."""
     seconds = commands.positive_int("--start-timeout", start_timeout) if start_timeout else 0
@@ -97,6 +127,7 @@ def start(c, name, platform=None, lang=None, start_timeout=None):
 
 @task(help={**PLATFORM, **LANG})
 @friendly
+@as_root
 def reset(c, name, platform=None, lang=None):
     """Workshop: back to the moment lab.start saved, in seconds (clock and hints stay)."""
     print(commands.workshop_reset(name, platform, lang))
@@ -104,6 +135,7 @@ def reset(c, name, platform=None, lang=None):
 
 @task(help={**PLATFORM, **LANG})
 @friendly
+@as_root
 def hint(c, name, platform=None, lang=None):
     """Workshop: the next hint for the lab (each one is counted)."""
     print(commands.workshop_hint(name, platform, lang))
@@ -111,6 +143,7 @@ def hint(c, name, platform=None, lang=None):
 
 @task(help={**PLATFORM, "step": "a step of the lab (lab.toml [steps])", "script": "run this script instead"})
 @friendly
+@as_root
 def run(c, name, step, platform=None, script=None):
     """Run a step of a lab on its VM: invoke lab.run rsync-dirlinks break --platform debian12-merged."""
     ended = commands.run(name, step, platform, script)
@@ -128,6 +161,7 @@ def run(c, name, step, platform=None, script=None):
     "fresh": "do not start from a state an earlier check kept: make it again on a new VM",
     "mine": "judge your own lab VM as you left it (lab.start / lab.up): a real reboot, the organisers' checks"})
 @friendly
+@as_root
 def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_bound=str(checking.FIX_BOUND), json=False,
           junit=None, fresh=False, mine=False):
     """Check a fix through real reboots, from the lab's state before the fix (kept for the next check):
@@ -144,6 +178,7 @@ def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_b
 @task(help={"platform": "default: the lab's last offline platform", "only": "only the scripts whose name contains this",
             "junit": "also write the verdicts as JUnit XML to this file"})
 @friendly
+@as_root
 def corpus(c, name, platform=None, only=None, junit=None):
     """Judge the lab's fix corpus (labs/NAME/fixes/): each script must PASS or FAIL as its header says."""
     cases, reports = commands.corpus(name, platform, only, keep_state=True)
@@ -158,6 +193,7 @@ def corpus(c, name, platform=None, only=None, junit=None):
 
 @task(help=PLATFORM)
 @friendly
+@as_root
 def reboot(c, name, platform=None):
     """Reboot a lab VM for real (systemctl reboot) and wait until SSH answers again."""
     print("new boot id:", commands.existing(name, platform).reboot())
@@ -165,6 +201,7 @@ def reboot(c, name, platform=None):
 
 @task(help={**PLATFORM, "key": "the SysRq key: f calls the OOM killer, s syncs, b reboots at once"})
 @friendly
+@as_root
 def sysrq(c, name, key, platform=None):
     """Alt+SysRq+KEY on a lab VM's console, for a guest SSH cannot reach: invoke lab.sysrq memory-engine f."""
     commands.sysrq(name, key, platform)
@@ -176,6 +213,7 @@ RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest
 
 @task(help={**PLATFORM, **RETEST, "reboot": "power off and cold-start first (default); --no-reboot: read-only"})
 @friendly
+@as_root
 def retest(c, name, platform=None, reboot=True, bound=None, json=False, junit=None):
     """The organisers' reboot test on a lab VM, PASS/FAIL per check: invoke lab.retest apparmor-cache."""
     verdict(commands.lab_retest(name, platform, reboot, bound), json, junit)
@@ -187,6 +225,7 @@ def retest(c, name, platform=None, reboot=True, bound=None, json=False, junit=No
     "data": "a command printing your data (run with sudo -n)", "data_written": "a file on the host with that output, saved earlier",
     "reboot": "reboot it first (sudo systemctl reboot); without it nothing on the host changes"})
 @friendly
+@as_root
 def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None, json=False,
                 junit=None):
     """The reboot test on your own server: invoke retest --host isu1 --service mysql --service nginx."""
@@ -195,6 +234,7 @@ def host_retest(c, host, ssh_config=None, service=None, data="", data_written=""
 
 @task
 @friendly
+@as_root
 def status(c):
     """Show every lab VM and the lab network."""
     print(commands.status())
@@ -202,6 +242,7 @@ def status(c):
 
 @task(help=PLATFORM)
 @friendly
+@as_root
 def ssh(c, name, platform=None):
     """Open a shell on a lab VM."""
     commands.ssh(name, platform)
@@ -209,6 +250,7 @@ def ssh(c, name, platform=None):
 
 @task(help={"name": "a lab, or 'all': every yk- VM, then libvirtd and the lab network namespace"})
 @friendly
+@as_root
 def destroy(c, name):
     """Hard-stop and remove a lab's VMs: invoke lab.destroy rsync-dirlinks (or: all)."""
     commands.destroy(name)
@@ -218,6 +260,7 @@ def destroy(c, name):
                          "platform": "an Ubuntu platform: observe and print next to the expected outcome",
                          "repeat": "run the lab's tests N times in a row (flakiness hunt); exit 1 unless all are green"})
 @friendly
+@as_root
 def lab_test(c, name, pytest="", platform=None, repeat="1"):
     """Run a lab's whole cycle on real VMs, its offline platforms: invoke lab.test rsync-dirlinks."""
     code = suite.lab_test(name, pytest, platform, commands.positive_int("--repeat", repeat))
@@ -227,6 +270,7 @@ def lab_test(c, name, pytest="", platform=None, repeat="1"):
 
 @task(name="build", help={"force": "rebuild even when the inputs did not change"})
 @friendly
+@as_root
 def box_build(c, platform, force=False):
     """Build an offline box (debootstrap -> qcow2 -> vagrant box add); cached by input hash."""
     boxes.ensure(catalogue.platform(platform), force=force)
@@ -234,6 +278,7 @@ def box_build(c, platform, force=False):
 
 @task(name="remove")
 @friendly
+@as_root
 def box_remove(c, platform):
     """Forget a built box (Vagrant's copy, the pool copies, the stamp) to reclaim disk."""
     boxes.remove(catalogue.platform(platform))
@@ -253,6 +298,8 @@ def box_list(c):
 @friendly
 def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE), corpus=False):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
+    if not unit:
+        need_root()
     code = suite.test_suite(unit, int(lanes), pytest.split(), commands.positive_int("--deadline", deadline), corpus)
     if code:
         raise Exit(code=code)
@@ -260,6 +307,7 @@ def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE), co
 
 @task
 @friendly
+@as_root
 def setup(c):
     """Install what the host needs (Debian packages, .venv, host marker): ./run does it first anyway."""
     c.run(str(paths.PROVISIONING / "host" / "setup.sh"), pty=False)

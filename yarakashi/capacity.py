@@ -89,6 +89,12 @@ def _locked() -> Iterator[None]:
         yield
 
 
+def being_made() -> set[str]:
+    """Lab guests some live process is making now (they hold a place), of any checkout."""
+    with _locked():
+        return _being_made()
+
+
 def _being_made() -> set[str]:
     """Guests whose maker still runs (a place left by a dead process is removed)."""
     made = set()

@@ -318,16 +318,14 @@ def destroy(lab_name: str) -> None:
             log.unlink(missing_ok=True)
         if others:
             say(f"left {len(others)} VMs of other checkouts alone; the lab network stays up for them")
-        else:
-            labnet.teardown()
+        elif labnet.teardown():
             say("lab network removed")
 
 
 def after_interrupt(exc: failures.Interrupted) -> None:
     """After an interrupt: stop libvirtd and the lab network again if this task started them
     and no VM is left."""
-    if labnet.started_here and not providers.get("libvirt").vms("yk-"):
-        labnet.teardown()
+    if labnet.started_here and not providers.get("libvirt").vms("yk-") and labnet.teardown():
         exc.cleaned.append("the lab network")
 
 

@@ -27,8 +27,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from yarakashi import YarakashiError
+from yarakashi import YarakashiError, capacity
 from yarakashi.failures import ToolFailed
+from yarakashi.progress import say
 
 NAMESPACE = os.environ.get("YARAKASHI_NETNS", "yarakashi")
 POOL = "default"
@@ -169,8 +170,23 @@ def _signal_namespace(sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
-def teardown() -> None:
-    """Stop the daemons in our namespace and remove it. Refuses while domains run."""
+def teardown() -> bool:
+    """Stop the daemons in our namespace and remove it. Refuses while domains run; leaves it
+    up (returns False) while another process is making a lab VM (it holds a place), as a
+    checkout's ``lab.destroy all`` must not pull libvirtd from under another's ``vagrant up``.
+    Serialised with :func:`ensure`."""
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        making = capacity.being_made()
+        if making:
+            say(f"the lab network stays up: {len(making)} lab VMs being made ({', '.join(sorted(making))})")
+            return False
+        _teardown()
+        return True
+
+
+def _teardown() -> None:
     if NAMESPACE not in namespaces():
         return
     left = virsh("list", "--state-running", "--name", check=False).stdout.split()

@@ -104,6 +104,7 @@ class Machine:
         with failures.undo_on_failure(f"VM {self.domain}", self.destroy), \
                 capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX)), \
                 failures.step(f"vagrant up of {self.name}", self.log):
+            self.hv.prepare()  # again, holding the place: another checkout may have removed the network meanwhile
             # Said inside the step: whoever acts on this line (a test sending SIGINT) is in it.
             say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")
             self.vagrant().up(provider=self.provider)
@@ -241,6 +242,7 @@ class Machine:
             raise YarakashiError(f"{self.domain} has no saved state {name!r}")
         with capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX)), \
                 failures.step(f"returning {self.domain} to the state {name!r}"):
+            self.hv.prepare()
             self.hv.restore(self, name)
             boot = self.guest.wait_new_boot(None, timeout, what=f"answering in the state {name!r}", interval=1)
         if record["boot"] and boot != record["boot"]:

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.unit.test_boot_wait import Clock
-from yarakashi import YarakashiError, capacity, paths, progress
+from yarakashi import YarakashiError, capacity, labnet, paths, progress
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +56,24 @@ def test_the_cap_can_be_set_and_a_bad_one_is_one_line(monkeypatch) -> None:
     monkeypatch.setenv("YARAKASHI_MAX_GUESTS", "many")
     with pytest.raises(YarakashiError, match="YARAKASHI_MAX_GUESTS must be a whole number of guests, at least 1, not 'many'"):
         capacity.cap()
+
+
+def test_the_lab_network_stays_up_while_another_process_makes_a_vm(monkeypatch, tmp_path, capsys) -> None:
+    """One checkout's ``lab.destroy all`` (no VM of its own left) ran while another's ``vagrant
+    up`` was defining its domain: libvirtd went, and that definition failed (``End of file while
+    reading data``). A VM being made holds a place; the network stays up for it."""
+    torn = []
+    monkeypatch.setattr(labnet, "LOCK", tmp_path / "labnet.lock")
+    monkeypatch.setattr(labnet, "_teardown", lambda: torn.append(True))
+    maker = subprocess.Popen(["sleep", "30"])
+    try:
+        capacity.places().mkdir(parents=True)
+        (capacity.places() / "yk-other-x-default").write_text(str(maker.pid))
+        assert labnet.teardown() is False
+        assert not torn
+        assert "the lab network stays up: 1 lab VMs being made (yk-other-x-default)" in capsys.readouterr().err
+    finally:
+        maker.kill()
+        maker.wait()
+    assert labnet.teardown() is True
+    assert torn == [True]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from invoke import Context
+from invoke.exceptions import Exit
 
-from yarakashi import catalogue, labnet, paths, verdict
+from yarakashi import catalogue, commands, labnet, paths, suite, verdict
 from yarakashi.machine import Machine
 
 from .fakes import FakeHypervisor
@@ -57,6 +60,41 @@ def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path)
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert not work.exists()
+
+
+@pytest.mark.parametrize(("task", "args"), [("up", ("apparmor-cache",)), ("destroy", ("all",)), ("test_all", ())])
+def test_a_task_on_vms_refuses_another_user_in_one_line(task, args, tmp_path, monkeypatch, capsys) -> None:
+    """As another user than root, a VM task says it needs root and makes nothing; the tasks
+    that only read (lab.list, ./run test --unit) would still run."""
+    monkeypatch.setenv("YARAKASHI_WORK", str(tmp_path / "work"))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+
+    def reached(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the task went on past the root check")
+
+    for module, name in ((commands, "up"), (commands, "destroy"), (suite, "test_suite")):
+        monkeypatch.setattr(module, name, reached)
+    spec = importlib.util.spec_from_file_location("yk_tasks", paths.REPO / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    with pytest.raises(Exit) as ended:
+        getattr(tasks, task)(Context(), *args)
+    assert ended.value.code == 2
+    assert ended.value.message == ("error: this task needs root (VMs, libvirtd, a network namespace): run it as root, "
+                                   "or through ./run (./run lab.up NAME, ./run test...), which asks for root with sudo or su")
+    assert not (tmp_path / "work").exists()
+    tasks.lab_list(Context())
+    assert "apparmor-cache" in capsys.readouterr().out
+
+
+def test_output_cut_short_by_its_reader_is_no_traceback(tmp_path) -> None:
+    """``./run lab.list | head -1``: the reader is gone before the task writes."""
+    env = {**os.environ, "YARAKASHI_WORK": str(tmp_path)}
+    proc = subprocess.Popen([*INVOKE, "lab.list"], cwd=paths.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait() == 1
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
 
 
 def test_a_missing_lab_name_is_an_error(tmp_path) -> None:
