@@ -134,16 +134,16 @@ class Machine:
             files[posixpath.relpath(step.script, home)] = Path(step.upload)
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in {
             "YK_LAB_DIR": GUEST_LAB_DIR, "YK_LAB": self.lab.name, "YK_PLATFORM": self.platform.name, "YK_PHASE": phase}.items())
-        # Nothing in the guest gives the answer away: the step's own script goes up, no other
-        # step's (any lab's), and it is removed once the step has run.
+        # Nothing in the guest gives the answer away: the step's own script and its lab's files go
+        # up, no other step's or lab's, and all of it is removed once the step has run.
         command = (f"sudo -n env {env} bash {GUEST_LAB_DIR}/common/run-step.sh {phase} {shlex.quote(step.script)} {step.bound}"
-                   f"; rc=$?; sudo -n rm -f {shlex.quote(step.script)}; exit $rc")
+                   f"; rc=$?; sudo -n rm -rf {GUEST_LAB_DIR} {shlex.quote(step.script)}; exit $rc")
         offset = self.log.stat().st_size if self.log.exists() else 0
         try:
             with failures.step(f"{phase} of {self.name}", self.log):
                 say(f"running {phase} of {self.lab.name} on {self.platform.name} ({self.instance})")
                 own = Path(step.upload) if step.upload else self.lab.script(phase, self.platform.name)
-                self.guest.upload(home, files, leave_out=_other_steps(own))
+                self.guest.upload(home, files, leave_out=_not_sent(own, self.lab))
                 with tee(self.log, f"[{self.lab.name}/{self.platform.name}/{self.instance}] ") as sink:
                     sink.write(f"==> default: running {phase}: {step.script}\n")
                     code = self.guest.stream(command, sink, step.bound + 120 if step.bound else None)
@@ -168,14 +168,14 @@ class Machine:
         own = self.lab.script("verify", self.platform.name)
         script = shlex.quote(f"{GUEST_LAB_DIR}/{own.resolve().relative_to(paths.PROVISIONING).as_posix()}")
         command = (f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_JSON=1 YK_VERIFY_WAIT={int(wait)} bash {script}"
-                   f"; rc=$?; sudo -n rm -f {script}; exit $rc")  # the checks say what a fix must do: gone after
+                   f"; rc=$?; sudo -n rm -rf {GUEST_LAB_DIR}; exit $rc")  # the checks say what a fix must do: gone after
         home = posixpath.dirname(GUEST_LAB_DIR)
         unable = "no new session can start: the guest cannot be checked or repaired over SSH"
         with failures.step(f"verify of {self.name}"):
             say(f"verify on {self.name} (waits up to {wait} s for the boot to finish)")
             try:  # the new session the organisers would open: the upload's
                 self.guest.upload(home, {posixpath.relpath(GUEST_LAB_DIR, home): paths.PROVISIONING},
-                                  leave_out=_other_steps(own))
+                                  leave_out=_not_sent(own, self.lab))
             except failures.ToolFailed as exc:
                 return [verdict.Check("new SSH session", "opens", failures.tail(str(exc)) or "closed at once", False, unable)]
             done = self.ssh(command, timeout=wait + 120)
@@ -353,7 +353,10 @@ class Machine:
 GONE_SETTLE, GONE_LOOKS = 2.0, 3
 
 
-def _other_steps(own: Path) -> frozenset[Path]:
-    """Every lab's step scripts but ``own``, and what only the host uses: not sent to a guest."""
-    scripts = {lab.script(step, plat) for lab in catalogue.labs().values() for plat in lab.platforms for step in lab.steps_for(plat)}
-    return frozenset(scripts - {own} | {paths.PROVISIONING / "host", paths.PROVISIONING / "box"})
+def _not_sent(own: Path, lab: catalogue.Lab) -> frozenset[Path]:
+    """What a step of ``lab`` does not send to its guest: every step script but ``own`` (any
+    lab's), the other labs' files, and what only the host uses."""
+    scripts = {other.script(step, plat) for other in catalogue.labs().values() for plat in other.platforms
+               for step in other.steps_for(plat)}
+    others = {paths.PROVISIONING / name for name in catalogue.labs() if name != lab.name}
+    return frozenset(scripts - {own} | others | {paths.PROVISIONING / "host", paths.PROVISIONING / "box"})

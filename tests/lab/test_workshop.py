@@ -49,12 +49,21 @@ def invoke(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def guest_home(env: dict[str, str]) -> list[str]:
+    """What the trainee finds in the guest's home (over the trainee VM's own SSH config)."""
+    config = Path(env["YARAKASHI_WORK"]) / LAB / f"{PLATFORM}-main" / "ssh_config"
+    done = subprocess.run(["ssh", "-F", str(config), "default", "ls -A /home/vagrant"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def test_a_trainee_walks_through_the_lab_from_start_to_a_passing_fix(trainee) -> None:
     started = invoke(trainee, "lab.start", LAB, "--start-timeout", "120", "--lang", "ja")
     assert started.returncode == 0, started.stderr[-2000:]
     assert started.stdout.startswith("# ブリーフ: 5 回通った再起動試験")
     assert "ワークショップ設定: mariadb.service の起動待ちは本来の 15min ではなく 120 秒" in started.stdout
     assert "時間を計り始めました" in started.stdout
+    assert not {"yarakashi", "yarakashi-steps"} & set(guest_home(trainee)), "the lab's files were left in the guest"
 
     hint = invoke(trainee, "lab.hint", LAB)  # LANG=C: English
     assert hint.returncode == 0

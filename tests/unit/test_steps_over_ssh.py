@@ -51,11 +51,12 @@ def test_a_step_uploads_once_runs_as_root_and_reports_how_it_ended(machine: Mach
     sent = {p.relative_to(home / "yarakashi").as_posix() for p in (home / "yarakashi").rglob("*.sh")}
     assert not sent & {"rsync-dirlinks/deploy-fixed.sh", "rsync-dirlinks/deploy-naive.sh", "rsync-dirlinks/verify.sh",
                        "apparmor-cache/fix.sh", "memory-engine/fix.sh", "host/setup.sh"}, "no other step's script goes up"
+    assert sorted(p.name for p in (home / "yarakashi").iterdir()) == ["common", "rsync-dirlinks"], "no other lab's files"
     upload, step = (home / "commands").read_text().splitlines()
     assert upload == "mkdir -p /home/vagrant && tar --no-same-owner -C /home/vagrant -xf -"
     assert step.startswith("sudo -n env YK_LAB_DIR=/home/vagrant/yarakashi YK_LAB=rsync-dirlinks ")
     assert step.endswith("bash /home/vagrant/yarakashi/common/run-step.sh fix /home/vagrant/yarakashi-steps/fix 60"
-                         "; rc=$?; sudo -n rm -f /home/vagrant/yarakashi-steps/fix; exit $rc")  # gone once it ran
+                         "; rc=$?; sudo -n rm -rf /home/vagrant/yarakashi /home/vagrant/yarakashi-steps/fix; exit $rc")  # gone once it ran
     assert "    default: deploying\n" in machine.log.read_text()  # the guest's output, logged as Vagrant logs it
 
 
@@ -69,10 +70,11 @@ def test_verify_uploads_its_own_script_in_the_new_session_and_removes_it(machine
     home = tmp_path / "home"
     assert (home / "yarakashi" / "rsync-dirlinks" / "verify.sh").is_file()
     assert not (home / "yarakashi" / "rsync-dirlinks" / "deploy-fixed.sh").exists()
+    assert not (home / "yarakashi" / "apparmor-cache").exists()
     upload, run = (home / "commands").read_text().splitlines()
     assert upload.endswith("tar --no-same-owner -C /home/vagrant -xf -")
     assert run.endswith("bash /home/vagrant/yarakashi/rsync-dirlinks/verify.sh"
-                        "; rc=$?; sudo -n rm -f /home/vagrant/yarakashi/rsync-dirlinks/verify.sh; exit $rc")
+                        "; rc=$?; sudo -n rm -rf /home/vagrant/yarakashi; exit $rc")
     assert [c.name for c in checks] == ["verify script"]  # the stand-in printed no checks
 
 
