@@ -97,11 +97,11 @@ def verdicts(reports: list[Report], as_json: bool = False, junit: str | None = N
 PLATFORM = {"platform": "one of the lab's platforms (default: all of them, or the one that exists)"}
 
 
-@task(name="list")
+@task(name="list", help={"trainee": "the trainees' catalogue: each lab by what the team saw, no cause"})
 @friendly
-def lab_list(c):
-    """List the labs, their platforms and story, and the lifecycle."""
-    print(commands.lab_list())
+def lab_list(c, trainee=False):
+    """List the labs, their platforms and story, and the lifecycle (--trainee: as trainees see them)."""
+    print(commands.trainee_list() if trainee else commands.lab_list())
 
 
 @task(help=PLATFORM)

@@ -8,7 +8,7 @@ Adding a lab is adding a directory; nothing here names a lab.
 >>> catalogue.lab("nope")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
   ...
-yarakashi.catalogue.UnknownName: unknown lab 'nope'; valid labs: ...rsync-dirlinks
+yarakashi.catalogue.UnknownName: unknown lab 'nope'; valid labs: ...rsync-dirlinks; trainees' names: db-stops-after-reboot, ...
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ EVIDENCE = {
 #: Files every lab directory has.
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 #: The keys a lab.toml may have (anything else is a typo, and an error).
-LAB_KEYS = ("title", "title_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
+LAB_KEYS = ("title", "title_ja", "alias", "symptom", "symptom_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
             "packages", "check", "fixed", "offline_evidence", "start", "start_timeout_unit", "hints", "hints_ja", "steps",
             "platform_steps",
             "retest", "expect", "verdict")
+#: A lab's alias (the trainees' name for it).
+ALIAS = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 #: What a step's ``[verdict.<platform>]`` may say: lab.check after that step PASSes or FAILs.
 VERDICTS = ("PASS", "FAIL")
 
@@ -149,12 +151,20 @@ class Lab:
     fixed: tuple[str, ...] = ()  # what a fixed server is, judged by the cause (verify checks it)
     offline_evidence: tuple[str, ...] = ()  # paths read from the stopped disk when a FAIL left no SSH
     test_minutes: float = 0
+    alias: str = ""  # the name trainees use: it says what the team saw, not the cause
+    symptom: str = ""  # the title trainees see (the brief's situation), English and Japanese
+    symptom_ja: str = ""
     start: tuple[str, ...] = ()  # lab.start: the steps that bring a trainee to the team's moment
     start_timeout_unit: str = ""  # the unit whose start timeout lab.start --start-timeout shortens
     hints: tuple[str, ...] = ()  # lab.hint: one at a time, each leading further, none handing over the fix
     hints_ja: tuple[str, ...] = ()
     platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
     retest: Spec = Spec()
+
+    @property
+    def trainee_name(self) -> str:
+        """The name shown to trainees: the symptom-named alias, or the lab's name."""
+        return self.alias or self.name
 
     def steps_for(self, platform: str) -> dict[str, str]:
         """The lab's steps on ``platform``: ``[steps]`` with ``[platform_steps."<platform>"]`` on top.
@@ -226,6 +236,9 @@ def load_lab(path: Path) -> Lab:
             path=path,
             title=data["title"],
             title_ja=data["title_ja"],
+            alias=str(data.get("alias", "")),
+            symptom=str(data.get("symptom", "")),
+            symptom_ja=str(data.get("symptom_ja", "")),
             summary=data["summary"],
             level=str(data.get("level", "")),
             minutes=int(data.get("minutes", 0)),
@@ -249,6 +262,8 @@ def load_lab(path: Path) -> Lab:
         )
     except KeyError as exc:
         raise YarakashiError(f"{path / 'lab.toml'}: missing key {exc}") from exc
+    if lab.alias and not ALIAS.fullmatch(lab.alias):
+        raise YarakashiError(f"{path / 'lab.toml'}: alias {lab.alias!r} must be lower-case letters, digits and hyphens")
     for name in lab.platforms:
         choose("platform", name, list(platforms()))
     for plat, steps in lab.platform_steps.items():
@@ -284,13 +299,32 @@ def _check_step(lab: Lab, step: str, script: object) -> None:
 
 @cache
 def labs() -> dict[str, Lab]:
-    """All labs under ``labs/``, by name."""
-    return {p.name: load_lab(p) for p in sorted(paths.LABS.iterdir()) if (p / "lab.toml").exists()}
+    """All labs under ``labs/``, by name; an alias must name no other lab."""
+    found = {p.name: load_lab(p) for p in sorted(paths.LABS.iterdir()) if (p / "lab.toml").exists()}
+    taken = set(found)
+    for one in found.values():
+        if one.alias in taken:
+            raise YarakashiError(f"lab {one.name}: alias {one.alias!r} is already a lab's name or alias")
+        taken.add(one.alias or one.name)
+    return found
+
+
+def aliases() -> dict[str, str]:
+    """Each trainee name (alias) and the lab it stands for."""
+    return {one.alias: name for name, one in labs().items() if one.alias}
 
 
 def lab(name: str) -> Lab:
-    """The lab called ``name``; an unknown name raises :class:`UnknownName`."""
-    return labs()[choose("lab", name, list(labs()))]
+    """The lab called ``name`` or by its alias; an unknown name raises :class:`UnknownName`.
+
+    >>> lab("db-stops-after-reboot").name
+    'apparmor-cache'
+    """
+    name = aliases().get(name, name)
+    try:
+        return labs()[choose("lab", name, list(labs()))]
+    except UnknownName as exc:
+        raise UnknownName(f"{exc}; trainees' names: {', '.join(sorted(aliases()))}") from None
 
 
 def repo_packages(plat: Platform) -> tuple[str, ...]:

@@ -83,9 +83,25 @@ def lab_list() -> str:
     for lab in catalogue.labs().values():
         plats = ", ".join(f"{p} ({catalogue.platform(p).evidence})" for p in lab.platforms)
         size = f"level {lab.level or '?'}, about {lab.minutes} min" if lab.minutes else f"level {lab.level or '?'}"
-        rows += [f"{lab.name:<16} {lab.title}", f"{'':<16} {lab.title_ja}", f"{'':<16} {size}; platforms: {plats}", ""]
+        trainees = f"; trainees: {lab.alias}" if lab.alias else ""
+        rows += [f"{lab.name:<16} {lab.title}", f"{'':<16} {lab.title_ja}", f"{'':<16} {size}; platforms: {plats}{trainees}", ""]
     rows.append("lifecycle: " + " -> ".join(catalogue.LIFECYCLE))
     return "\n".join(rows)
+
+
+def trainee_list() -> str:
+    """The catalogue as trainees see it: each lab by the name that says what the team saw, its
+    situation (English, Japanese) and size; no cause, no fix.
+
+    >>> print(trainee_list().splitlines()[0])  # doctest: +ELLIPSIS
+    db-stops-after-reboot       The DB answered after every reboot test...
+    """
+    rows, width = [], max(len(lab.trainee_name) for lab in catalogue.labs().values()) + 2
+    for lab in catalogue.labs().values():
+        size = f"level {lab.level or '?'}, about {lab.minutes} min" if lab.minutes else f"level {lab.level or '?'}"
+        rows += [f"{lab.trainee_name:<{width}}{lab.symptom or lab.title}", f"{'':<{width}}{lab.symptom_ja or lab.title_ja}",
+                 f"{'':<{width}}{size}; start: ./run lab.start {lab.trainee_name}", ""]
+    return "\n".join(rows).rstrip("\n")
 
 
 def positive_int(option: str, text: str | int) -> int:
@@ -301,7 +317,7 @@ def destroy(lab_name: str) -> None:
     the lab network unless another checkout still has VMs (those are left alone, and counted)."""
     everything = lab_name == ALL
     if not everything:
-        catalogue.choose("lab", lab_name, [*catalogue.labs(), ALL])
+        lab_name = catalogue.choose("lab", catalogue.aliases().get(lab_name, lab_name), [*catalogue.labs(), ALL])
     for name in catalogue.labs() if everything else [lab_name]:
         for m in workdir_machines(name):
             # test-* VMs belong to a pytest run, which removes them itself; only `all` sweeps them.

@@ -128,7 +128,7 @@ def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
     s.started = time.time()
     _save(m, s)
     at = time.strftime("%H:%M", time.localtime(s.started))
-    return f"{text}\n{s.note(unit, lang)}{line('clock', lang, minutes=s.minutes, at=at, lab=m.lab.name)}"
+    return f"{text}\n{s.note(unit, lang)}{line('clock', lang, minutes=s.minutes, at=at, lab=m.lab.trainee_name)}"
 
 
 def _shorten(m: Machine, unit: str, seconds: int) -> str:
@@ -150,7 +150,7 @@ def reset(m: Machine, lang: str) -> str:
     s.resets += 1
     _save(m, s)
     return s.note(m.lab.start_timeout_unit, lang) + line(
-        "reset", lang, lab=m.lab.name, seconds=time.monotonic() - began, elapsed=s.elapsed(), minutes=s.minutes, hints=s.hints)
+        "reset", lang, lab=m.lab.trainee_name, seconds=time.monotonic() - began, elapsed=s.elapsed(), minutes=s.minutes, hints=s.hints)
 
 
 def hint(m: Machine, lang: str) -> str:
@@ -159,10 +159,10 @@ def hint(m: Machine, lang: str) -> str:
     hints = m.lab.hints_ja if lang == "ja" and m.lab.hints_ja else m.lab.hints
     note = s.note(m.lab.start_timeout_unit, lang)
     if s.hints >= len(hints):
-        return note + line("no_more", lang, lab=m.lab.name, total=len(hints))
+        return note + line("no_more", lang, lab=m.lab.trainee_name, total=len(hints))
     s.hints += 1
     _save(m, s)
-    return f"{note}{line('hint', lang, n=s.hints, total=len(hints), lab=m.lab.name)}\n{hints[s.hints - 1]}"
+    return f"{note}{line('hint', lang, n=s.hints, total=len(hints), lab=m.lab.trainee_name)}\n{hints[s.hints - 1]}"
 
 
 def status(m: Machine, lang: str = "en") -> str:
@@ -178,5 +178,5 @@ def status(m: Machine, lang: str = "en") -> str:
 def _session_of(m: Machine) -> Session:
     s = session(m)
     if s is None:
-        raise YarakashiError(f"no workshop session for {m.lab.name} on {m.platform.name}: start one with ./run lab.start {m.lab.name}")
+        raise YarakashiError(f"no workshop session for {m.lab.trainee_name} on {m.platform.name}: start one with ./run lab.start {m.lab.trainee_name}")
     return s

@@ -26,6 +26,8 @@ from .conftest import CREATED
 #: For the lane scheduler (yarakashi.lanes): one VM; start, two checks with real reboots.
 TEST_MINUTES = 15  # 659 s measured alone (bench/results.md, the workshop branch)
 LAB, PLATFORM = "apparmor-cache", "debian12-merged"
+#: The name trainees type (lab.toml alias): what the team saw, not the cause.
+TRAINEE = "db-stops-after-reboot"
 LIBVIRT = providers.get("libvirt")
 
 
@@ -58,33 +60,33 @@ def guest_home(env: dict[str, str]) -> list[str]:
 
 
 def test_a_trainee_walks_through_the_lab_from_start_to_a_passing_fix(trainee) -> None:
-    started = invoke(trainee, "lab.start", LAB, "--start-timeout", "120", "--lang", "ja")
+    started = invoke(trainee, "lab.start", TRAINEE, "--start-timeout", "120", "--lang", "ja")
     assert started.returncode == 0, started.stderr[-2000:]
     assert started.stdout.startswith("# ブリーフ: 5 回通った再起動試験")
     assert "ワークショップ設定: mariadb.service の起動待ちは本来の 15min ではなく 120 秒" in started.stdout
     assert "時間を計り始めました" in started.stdout
     assert not {"yarakashi", "yarakashi-steps"} & set(guest_home(trainee)), "the lab's files were left in the guest"
 
-    hint = invoke(trainee, "lab.hint", LAB)  # LANG=C: English
+    hint = invoke(trainee, "lab.hint", TRAINEE)  # LANG=C: English
     assert hint.returncode == 0
     assert "WORKSHOP: mariadb.service waits 120 s to start, not its real 15min" in hint.stdout
-    assert "Hint 1 of 4 for apparmor-cache:" in hint.stdout
+    assert "Hint 1 of 4 for db-stops-after-reboot:" in hint.stdout
 
     # The team's own workaround: fine now, the stale profile back at the next boot.
     assert invoke(trainee, "lab.run", LAB, "remove-unknown").returncode == 0
-    wrong = invoke(trainee, "lab.check", LAB, "--mine", "--json")
+    wrong = invoke(trainee, "lab.check", TRAINEE, "--mine", "--json")
     assert wrong.returncode == 1, wrong.stderr[-2000:]
     report = json.loads(wrong.stdout)
     assert report["verdict"] == "FAIL" and report["workshop"]["hints"] == 1
     failed = {c["check"] for phase in report["phases"] for c in phase["checks"] if not c["passed"]}
     assert "processes confined by a profile no file under /etc/apparmor.d defines" in failed, failed
 
-    reset = invoke(trainee, "lab.reset", LAB, "--lang", "ja")
+    reset = invoke(trainee, "lab.reset", TRAINEE, "--lang", "ja")
     assert reset.returncode == 0
-    assert "apparmor-cache の開始時点に戻りました" in reset.stdout and "ヒント 1 個使用" in reset.stdout
+    assert "db-stops-after-reboot の開始時点に戻りました" in reset.stdout and "ヒント 1 個使用" in reset.stdout
 
     assert invoke(trainee, "lab.run", LAB, "fix").returncode == 0
-    right = invoke(trainee, "lab.check", LAB, "--mine")
+    right = invoke(trainee, "lab.check", TRAINEE, "--mine")
     assert right.returncode == 0, right.stdout[-3000:]
     assert right.stdout.rstrip().endswith("observed: PASS")
     assert "1 of 4 hints, 1 resets" in right.stdout

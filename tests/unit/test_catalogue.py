@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+
 import pytest
 
-from yarakashi import YarakashiError, catalogue, paths
+from yarakashi import YarakashiError, catalogue, commands, paths
 
 
 def test_every_lab_directory_loads_with_its_fixed_files() -> None:
@@ -73,7 +76,7 @@ def test_unknown_keys_in_lab_toml_are_rejected_with_the_valid_ones(tmp_path) -> 
     for name in catalogue.LAB_FILES:
         (lab / name).write_text("")
     (lab / "lab.toml").write_text('title = "t"\ntitle_ja = "t"\nsummary = "s"\nplatforms = []\nlevle = "easy"\n')
-    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: check, cpus, expect, fixed, hints, hints_ja, level, "):
+    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: alias, check, cpus, expect, fixed, hints, hints_ja, level, "):
         catalogue.load_lab(lab)
 
 
@@ -96,3 +99,30 @@ def test_level_and_minutes_are_read_and_shown() -> None:
     lab = catalogue.lab("rsync-dirlinks")
     assert lab.level == "easy" and lab.minutes == 20
     assert "level easy, about 20 min" in commands.lab_list()
+
+
+def test_a_lab_answers_to_its_trainee_name_and_the_trainee_catalogue_gives_no_cause() -> None:
+    """``lab.start db-stops-after-reboot``: trainees meet a lab by what the team saw."""
+    assert catalogue.lab("db-stops-after-reboot") is catalogue.lab("apparmor-cache")
+    listed = commands.trainee_list()
+    for one in catalogue.labs().values():
+        assert f"./run lab.start {one.alias}" in listed and one.symptom_ja in listed
+        assert one.name not in listed and one.title not in listed
+
+
+@pytest.mark.parametrize(("alias", "message"), [
+    ("Stale_Cache", "alias 'Stale_Cache' must be lower-case letters, digits and hyphens"),
+    ("rsync-dirlinks", "alias 'rsync-dirlinks' is already a lab's name or alias"),
+])
+def test_a_bad_or_taken_alias_is_one_clear_error(alias, message, tmp_path, monkeypatch) -> None:
+    labs = tmp_path / "labs"
+    shutil.copytree(paths.LABS, labs)
+    text = (labs / "apparmor-cache" / "lab.toml").read_text()
+    (labs / "apparmor-cache" / "lab.toml").write_text(text.replace('alias = "db-stops-after-reboot"', f'alias = "{alias}"'))
+    monkeypatch.setattr(paths, "LABS", labs)
+    catalogue.labs.cache_clear()
+    try:
+        with pytest.raises(YarakashiError, match=re.escape(message)):
+            catalogue.labs()
+    finally:
+        catalogue.labs.cache_clear()

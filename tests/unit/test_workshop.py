@@ -35,7 +35,7 @@ def test_start_brings_the_lab_to_the_teams_moment_and_starts_the_clock(vm) -> No
     out = workshop.start(m, "en")
     assert acts == ["destroy", "up", "prepare", "break", "reboot", "save:start"]
     assert out.startswith("# Brief: the reboot test you passed five times")
-    assert "The clock runs: 60 minutes from" in out and "./run lab.hint apparmor-cache" in out
+    assert "The clock runs: 60 minutes from" in out and "./run lab.hint db-stops-after-reboot" in out
     assert workshop.status(m) == "0 of 60 min, 0 of 4 hints, 0 resets"
 
 
@@ -43,11 +43,11 @@ def test_hints_come_one_at_a_time_counted_and_end_without_the_fix(vm) -> None:
     m, _ = vm
     workshop.start(m, "en")
     first = workshop.hint(m, "en")
-    assert first.splitlines()[0] == "Hint 1 of 4 for apparmor-cache:"
+    assert first.splitlines()[0] == "Hint 1 of 4 for db-stops-after-reboot:"
     assert first.splitlines()[1] == m.lab.hints[0]
-    assert workshop.hint(m, "ja").splitlines() == ["apparmor-cache のヒント 2/4:", m.lab.hints_ja[1]]
+    assert workshop.hint(m, "ja").splitlines() == ["db-stops-after-reboot のヒント 2/4:", m.lab.hints_ja[1]]
     workshop.hint(m, "en"), workshop.hint(m, "en")
-    assert workshop.hint(m, "en").startswith("No more hints for apparmor-cache: all 4 are above.")
+    assert workshop.hint(m, "en").startswith("No more hints for db-stops-after-reboot: all 4 are above.")
     assert workshop.status(m).endswith("4 of 4 hints, 0 resets")
 
 
@@ -57,7 +57,7 @@ def test_reset_resumes_the_saved_moment_and_keeps_the_clock_and_hints(vm) -> Non
     workshop.hint(m, "en")
     out = workshop.reset(m, "ja")
     assert acts[-1] == "return:start"
-    assert out.startswith("apparmor-cache の開始時点に戻りました") and "ヒント 1 個使用" in out
+    assert out.startswith("db-stops-after-reboot の開始時点に戻りました") and "ヒント 1 個使用" in out
     assert workshop.status(m, "ja") == "60 分中 0 分、ヒント 4 個中 1 個、リセット 1 回"
 
 
@@ -84,7 +84,7 @@ def test_a_shortened_start_timeout_is_a_drop_in_before_the_reboot_and_said_in_ev
 
 def test_hint_or_reset_without_a_started_lab_is_one_clear_line(vm) -> None:
     m, _ = vm
-    with pytest.raises(YarakashiError, match=r"no workshop session for apparmor-cache on debian12-merged: start one with ./run lab.start apparmor-cache"):
+    with pytest.raises(YarakashiError, match=r"no workshop session for db-stops-after-reboot on debian12-merged: start one with ./run lab.start db-stops-after-reboot"):
         workshop.hint(m, "en")
 
 
@@ -105,12 +105,17 @@ SPOILERS = {
 
 @pytest.mark.parametrize("lab", sorted(SPOILERS))
 def test_every_lab_has_a_brief_in_both_languages_that_gives_nothing_away(lab: str) -> None:
-    """(The lab's and platforms' names are left out of the search: the commands need them.)"""
+    """The brief, and the name and title trainees see: no cause, no fix. The commands in the
+    brief use the trainees' name (the alias), not the lab's (the platforms' names and the lab's
+    files' paths are left out of the search)."""
     found = catalogue.lab(lab)
+    assert found.alias and found.symptom and found.symptom_ja
     for lang in workshop.LANGUAGES:
         text = workshop.brief(found, lang)
-        for name in (lab, *found.platforms):
+        for name in (f"provisioning/{lab}/", f"$YK_LAB_DIR/{lab}/", *found.platforms):
             text = text.replace(name, "")
+        assert lab not in text, f"{lab} brief ({lang}) names the lab: its commands must use {found.alias}"
+        text += "\n".join((found.alias, found.symptom, found.symptom_ja))
         assert [w for w in SPOILERS[lab] if w.lower() in text.lower()] == [], f"{lab} brief ({lang})"
     assert len(found.hints) >= 3 and len(found.hints_ja) == len(found.hints)
 
