@@ -113,40 +113,41 @@ def up(c, name, platform=None):
 
 
 LANG = {"lang": "en or ja (default: ja under a Japanese locale, else en)"}
+TRAINEE = {"trainee": "a trainee's name (a-z, 0-9): several trainees on one host each have their own lab VM"}
 
 
 @task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
-            "start_timeout": "workshop: shorten the lab's unit start timeout to N s (default: the real one)"})
+            "start_timeout": "workshop: shorten the lab's unit start timeout to N s (default: the real one)", **TRAINEE})
 @friendly
 @as_root
-def start(c, name, platform=None, lang=None, start_timeout=None):
+def start(c, name, platform=None, lang=None, start_timeout=None, trainee=None):
     """Workshop: a new VM at the team's moment, saved; the trainee brief and the clock: invoke lab.start apparmor-cache."""
     seconds = commands.positive_int("--start-timeout", start_timeout) if start_timeout else 0
-    print(commands.workshop_start(name, platform, lang, seconds))
+    print(commands.workshop_start(name, platform, lang, seconds, trainee))
 
 
-@task(help={**PLATFORM, **LANG})
+@task(help={**PLATFORM, **LANG, **TRAINEE})
 @friendly
 @as_root
-def reset(c, name, platform=None, lang=None):
+def reset(c, name, platform=None, lang=None, trainee=None):
     """Workshop: back to the moment lab.start saved, in seconds (clock and hints stay)."""
-    print(commands.workshop_reset(name, platform, lang))
+    print(commands.workshop_reset(name, platform, lang, trainee))
 
 
-@task(help={**PLATFORM, **LANG})
+@task(help={**PLATFORM, **LANG, **TRAINEE})
 @friendly
 @as_root
-def hint(c, name, platform=None, lang=None):
+def hint(c, name, platform=None, lang=None, trainee=None):
     """Workshop: the next hint for the lab (each one is counted)."""
-    print(commands.workshop_hint(name, platform, lang))
+    print(commands.workshop_hint(name, platform, lang, trainee))
 
 
-@task(help={**PLATFORM, "step": "a step of the lab (lab.toml [steps])", "script": "run this script instead"})
+@task(help={**PLATFORM, "step": "a step of the lab (lab.toml [steps])", "script": "run this script instead", **TRAINEE})
 @friendly
 @as_root
-def run(c, name, step, platform=None, script=None):
+def run(c, name, step, platform=None, script=None, trainee=None):
     """Run a step of a lab on its VM: invoke lab.run rsync-dirlinks break --platform debian12-merged."""
-    ended = commands.run(name, step, platform, script)
+    ended = commands.run(name, step, platform, script, trainee)
     if not ended:
         raise Exit(f"{ended.describe()} (for a break that may be the point); see the log above", code=1)
 
@@ -159,17 +160,20 @@ def run(c, name, step, platform=None, script=None):
     "junit": "also write the verdicts as JUnit XML to this file",
     "fix_bound": f"seconds a fix may run before it is ended (default {checking.FIX_BOUND})",
     "fresh": "do not start from a state an earlier check kept: make it again on a new VM",
-    "mine": "judge your own lab VM as you left it (lab.start / lab.up): a real reboot, the organisers' checks"})
+    "mine": "judge your own lab VM as you left it (lab.start / lab.up): a real reboot, the organisers' checks",
+    "trainee": "with --mine: that trainee's lab VM"})
 @friendly
 @as_root
 def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_bound=str(checking.FIX_BOUND), json=False,
-          junit=None, fresh=False, mine=False):
+          junit=None, fresh=False, mine=False, trainee=None):
     """Check a fix through real reboots, from the lab's state before the fix (kept for the next check):
     invoke lab.check apparmor-cache --fix my-fix.sh."""
     if mine:
         if fix or keep or keep_failed or fresh:
             raise Exit("error: --mine judges your VM as it is: no --fix, --keep, --keep-failed or --fresh with it", code=2)
-        return verdicts([commands.check_mine(name, platform)], json, junit)
+        return verdicts([commands.check_mine(name, platform, trainee=trainee)], json, junit)
+    if trainee:
+        raise Exit("error: --trainee goes with --mine (a --fix check runs on a VM of its own)", code=2)
     bound = commands.positive_int("--fix-bound", fix_bound)
     mode = "always" if keep else "failed" if keep_failed else "never"
     verdicts(commands.check(name, fix or [], platform, mode, fix_bound=bound, keep_state=True, fresh=fresh), json, junit)
@@ -225,7 +229,6 @@ def retest(c, name, platform=None, reboot=True, bound=None, json=False, junit=No
     "data": "a command printing your data (run with sudo -n)", "data_written": "a file on the host with that output, saved earlier",
     "reboot": "reboot it first (sudo systemctl reboot); without it nothing on the host changes"})
 @friendly
-@as_root
 def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None, json=False,
                 junit=None):
     """The reboot test on your own server: invoke retest --host isu1 --service mysql --service nginx."""
@@ -240,20 +243,21 @@ def status(c):
     print(commands.status())
 
 
-@task(help=PLATFORM)
+@task(help={**PLATFORM, **TRAINEE})
 @friendly
 @as_root
-def ssh(c, name, platform=None):
+def ssh(c, name, platform=None, trainee=None):
     """Open a shell on a lab VM."""
-    commands.ssh(name, platform)
+    commands.ssh(name, platform, trainee)
 
 
-@task(help={"name": "a lab, or 'all': every yk- VM, then libvirtd and the lab network namespace"})
+@task(help={"name": "a lab, or 'all': every yk- VM, then libvirtd and the lab network namespace",
+            "trainee": "only that trainee's lab VMs"})
 @friendly
 @as_root
-def destroy(c, name):
+def destroy(c, name, trainee=None):
     """Hard-stop and remove a lab's VMs: invoke lab.destroy rsync-dirlinks (or: all)."""
-    commands.destroy(name)
+    commands.destroy(name, trainee)
 
 
 @task(name="test", help={"pytest": "extra pytest arguments, quoted",

@@ -53,11 +53,11 @@ def check_platform(lab: catalogue.Lab, platform: str | None = None) -> str:
     return offline_platforms(lab)[-1]
 
 
-def existing(lab_name: str, platform: str | None) -> Machine:
+def existing(lab_name: str, platform: str | None, instance: str = "main") -> Machine:
     """The one VM of a lab a task means; ambiguous or absent VMs are an error."""
     if platform:
-        return machines_of(lab_name, platform)[0]
-    found = [m for m in machines_of(lab_name, None) if m.exists()]
+        return machines_of(lab_name, platform, instance)[0]
+    found = [m for m in machines_of(lab_name, None, instance) if m.exists()]
     if len(found) != 1:
         choices = ", ".join(catalogue.lab(lab_name).platforms)
         raise YarakashiError(f"{len(found)} VMs of {lab_name} exist; name one with --platform ({choices})")
@@ -137,10 +137,11 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
     return machines
 
 
-def workshop_start(lab_name: str, platform: str | None, lang: str | None, start_timeout: int = 0) -> str:
+def workshop_start(lab_name: str, platform: str | None, lang: str | None, start_timeout: int = 0,
+                   trainee: str | None = None) -> str:
     """``lab.start``: the trainee's VM at the team's moment; the brief and the clock line."""
     lab = catalogue.lab(lab_name)
-    m = Machine(lab, catalogue.platform(check_platform(lab, platform)))
+    m = Machine(lab, catalogue.platform(check_platform(lab, platform)), workshop.instance(trainee))
     said = workshop.language(lang)
     try:
         return workshop.start(m, said, start_timeout)
@@ -150,28 +151,30 @@ def workshop_start(lab_name: str, platform: str | None, lang: str | None, start_
         raise
 
 
-def workshop_reset(lab_name: str, platform: str | None, lang: str | None) -> str:
+def workshop_reset(lab_name: str, platform: str | None, lang: str | None, trainee: str | None = None) -> str:
     """``lab.reset``: back to the moment ``lab.start`` saved."""
-    return workshop.reset(_started(lab_name, platform), workshop.language(lang))
+    return workshop.reset(_started(lab_name, platform, trainee), workshop.language(lang))
 
 
-def workshop_hint(lab_name: str, platform: str | None, lang: str | None) -> str:
+def workshop_hint(lab_name: str, platform: str | None, lang: str | None, trainee: str | None = None) -> str:
     """``lab.hint``: the next hint, counted."""
-    return workshop.hint(_started(lab_name, platform), workshop.language(lang))
+    return workshop.hint(_started(lab_name, platform, trainee), workshop.language(lang))
 
 
-def _started(lab_name: str, platform: str | None) -> Machine:
+def _started(lab_name: str, platform: str | None, trainee: str | None = None) -> Machine:
     """The trainee's VM of a lab; none is an error that says how to start one."""
-    if not any(m.exists() for m in machines_of(lab_name, platform)):
-        raise YarakashiError(f"no lab VM of {lab_name} here: start one with ./run lab.start {lab_name}")
-    return existing(lab_name, platform)
+    instance = workshop.instance(trainee)
+    if not any(m.exists() for m in machines_of(lab_name, platform, instance)):
+        who = f" --trainee {trainee}" if trainee else ""
+        raise YarakashiError(f"no lab VM of {lab_name}{who} here: start one with ./run lab.start {lab_name}{who}")
+    return existing(lab_name, platform, instance)
 
 
-def run(lab_name: str, phase: str, platform: str | None, script: str | None) -> StepRun:
+def run(lab_name: str, phase: str, platform: str | None, script: str | None, trainee: str | None = None) -> StepRun:
     """Run a scripted phase; ``script`` replaces the lab's own script for that phase."""
     lab = catalogue.lab(lab_name)
     catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
-    m = existing(lab_name, platform)
+    m = existing(lab_name, platform, workshop.instance(trainee))
     if script:
         m.scripts[phase] = Path(script)
     return m.run(phase, check=False)
@@ -195,14 +198,15 @@ def check(
     return checking.check(lab.name, chosen, plat, keep, instance, verify_wait, keep_state=keep_state)
 
 
-def check_mine(lab_name: str, platform: str | None, verify_wait: int = 300) -> verdict.Report:
+def check_mine(lab_name: str, platform: str | None, verify_wait: int = 300, trainee: str | None = None) -> verdict.Report:
     """``lab.check NAME --mine``: the trainee's own VM, their changes kept, through the lab's
     steps after the fix; in a workshop the time and hints used go into the report."""
-    m = existing(lab_name, platform)
+    m = existing(lab_name, platform, workshop.instance(trainee))
     report = checking.check_here(m, verify_wait)
     s = workshop.session(m)
     if s:
-        report.facts["workshop"] = {"minutes_used": s.elapsed(), "minutes": s.minutes, "hints": s.hints, "resets": s.resets}
+        report.facts["workshop"] = {"minutes_used": s.elapsed(), "minutes": s.minutes, "hints": s.hints, "resets": s.resets,
+                                    "trainee": workshop.trainee(m)}
         report.header.append(f"workshop: {workshop.status(m)}")
     return report
 
@@ -304,26 +308,28 @@ def status() -> str:
     return "\n".join(rows)
 
 
-def ssh(lab_name: str, platform: str | None) -> None:
+def ssh(lab_name: str, platform: str | None, trainee: str | None = None) -> None:
     """Open an interactive shell on a lab VM."""
-    m = existing(lab_name, platform)
+    m = existing(lab_name, platform, workshop.instance(trainee))
     m.refresh_ssh_config()
     argv = m.guest.argv
     os.execvp(argv[0], argv)
 
 
-def destroy(lab_name: str) -> None:
-    """Hard-stop and remove a lab's VMs; ``all``: every VM of this checkout, then libvirtd and
-    the lab network unless another checkout still has VMs (those are left alone, and counted)."""
+def destroy(lab_name: str, trainee: str | None = None) -> None:
+    """Hard-stop and remove a lab's VMs (``trainee``: that trainee's only); ``all``: every VM of
+    this checkout, then libvirtd and the lab network unless another checkout still has VMs (those
+    are left alone, and counted)."""
     everything = lab_name == ALL
     if not everything:
         lab_name = catalogue.choose("lab", catalogue.aliases().get(lab_name, lab_name), [*catalogue.labs(), ALL])
+    only = workshop.instance(trainee) if trainee else None
     for name in catalogue.labs() if everything else [lab_name]:
         for m in workdir_machines(name):
             # test-* VMs belong to a pytest run, which removes them itself; only `all` sweeps them.
-            if everything or not m.instance.startswith(TEST_PREFIX):
+            if (everything or not m.instance.startswith(TEST_PREFIX)) and only in (None, m.instance):
                 m.destroy()
-    if everything:
+    if everything and not only:
         mine = vagrantfile.checkout_prefix()
         others = []
         for hv in map(providers.get, providers.installed()):

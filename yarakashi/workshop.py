@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -30,8 +31,8 @@ LANGUAGES = ("en", "ja")
 
 #: Trainee-facing lines: key -> (English, Japanese).
 LINES = {
-    "clock": ("The clock runs: {minutes} minutes from {at}. Hints: ./run lab.hint {lab}. Start again: ./run lab.reset {lab}.",
-              "時間を計り始めました: {at} から {minutes} 分。ヒント: ./run lab.hint {lab}。やり直し: ./run lab.reset {lab}。"),
+    "clock": ("The clock runs: {minutes} minutes from {at}. Hints: ./run lab.hint {cmd}. Start again: ./run lab.reset {cmd}.",
+              "時間を計り始めました: {at} から {minutes} 分。ヒント: ./run lab.hint {cmd}。やり直し: ./run lab.reset {cmd}。"),
     "reset": ("Back at the start of {lab} after {seconds:.0f} s: your changes are gone; {elapsed} of {minutes} minutes used, {hints} hints.",
               "{lab} の開始時点に戻りました（{seconds:.0f} 秒）。あなたの変更は消えています。{minutes} 分のうち {elapsed} 分経過、ヒント {hints} 個使用。"),
     "hint": ("Hint {n} of {total} for {lab}:", "{lab} のヒント {n}/{total}:"),
@@ -43,6 +44,10 @@ LINES = {
                   "ワークショップ設定: {unit} の起動待ちは本来の {real} ではなく {seconds} 秒（lab.start --start-timeout のドロップイン）"),
 }
 
+#: A trainee's name (``--trainee``): their lab VMs are the instance ``t-<name>``.
+TRAINEE = re.compile(r"[a-z0-9]{1,16}")
+TRAINEE_PREFIX = "t-"
+
 #: The drop-in that shortens a unit's start timeout; verify scripts count it as the lab's own.
 DROP_IN = "/etc/systemd/system/{unit}.d/yarakashi-workshop.conf"
 
@@ -53,6 +58,30 @@ def language(wanted: str | None = None, env: Mapping[str, str] = os.environ) -> 
         return catalogue.choose("language", wanted, list(LANGUAGES))
     locale = env.get("LC_ALL") or env.get("LC_MESSAGES") or env.get("LANG") or ""
     return "ja" if locale.startswith("ja") else "en"
+
+
+def instance(trainee: str | None) -> str:
+    """The instance of a trainee's lab VMs (``main`` without one): trainees on one host are kept apart.
+
+    >>> instance(None), instance("alice")
+    ('main', 't-alice')
+    """
+    if not trainee:
+        return "main"
+    if not TRAINEE.fullmatch(trainee):
+        raise YarakashiError(f"--trainee must be 1 to 16 lower-case letters or digits, not {trainee!r}")
+    return TRAINEE_PREFIX + trainee
+
+
+def trainee(m: Machine) -> str:
+    """The trainee whose lab ``m`` is ('' for the default one)."""
+    return m.instance.removeprefix(TRAINEE_PREFIX) if m.instance.startswith(TRAINEE_PREFIX) else ""
+
+
+def called(m: Machine) -> str:
+    """How a trainee names this lab in a command: ``db-stops-after-reboot --trainee alice``."""
+    who = trainee(m)
+    return m.lab.trainee_name + (f" --trainee {who}" if who else "")
 
 
 def line(key: str, lang: str, **values: object) -> str:
@@ -128,7 +157,7 @@ def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
     s.started = time.time()
     _save(m, s)
     at = time.strftime("%H:%M", time.localtime(s.started))
-    return f"{text}\n{s.note(unit, lang)}{line('clock', lang, minutes=s.minutes, at=at, lab=m.lab.trainee_name)}"
+    return f"{text}\n{s.note(unit, lang)}{line('clock', lang, minutes=s.minutes, at=at, cmd=called(m))}"
 
 
 def _shorten(m: Machine, unit: str, seconds: int) -> str:
@@ -178,5 +207,5 @@ def status(m: Machine, lang: str = "en") -> str:
 def _session_of(m: Machine) -> Session:
     s = session(m)
     if s is None:
-        raise YarakashiError(f"no workshop session for {m.lab.trainee_name} on {m.platform.name}: start one with ./run lab.start {m.lab.trainee_name}")
+        raise YarakashiError(f"no workshop session for {called(m)} on {m.platform.name}: start one with ./run lab.start {called(m)}")
     return s

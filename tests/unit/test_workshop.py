@@ -4,6 +4,7 @@ locale; the briefs give away neither cause nor fix."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
@@ -141,7 +142,7 @@ def test_check_mine_judges_the_trainees_own_vm_with_its_time_and_hints(vm, monke
     assert report.header[-1] == "workshop: 0 of 60 min, 1 of 4 hints, 0 resets"
     schema = json.loads((paths.REPO / "yarakashi" / "verdict.schema.json").read_text())
     jsonschema.validate(report.to_dict(), schema)
-    assert report.to_dict()["workshop"] == {"minutes_used": 0, "minutes": 60, "hints": 1, "resets": 0}
+    assert report.to_dict()["workshop"] == {"minutes_used": 0, "minutes": 60, "hints": 1, "resets": 0, "trainee": ""}
 
 
 def test_a_hint_with_no_lab_vm_says_how_to_start_one(monkeypatch, tmp_path) -> None:
@@ -150,3 +151,31 @@ def test_a_hint_with_no_lab_vm_says_how_to_start_one(monkeypatch, tmp_path) -> N
     monkeypatch.setattr(paths, "WORK", tmp_path)
     with pytest.raises(YarakashiError, match=r"^no lab VM of memory-engine here: start one with ./run lab.start memory-engine$"):
         commands.workshop_hint("memory-engine", None, "en")
+
+
+def test_trainees_on_one_host_each_have_their_own_lab_clock_and_hints(vm, monkeypatch) -> None:
+    """``--trainee``: each trainee's lab VM is an instance of its own (its domain, work directory,
+    clock and hints); the commands a trainee is shown carry their name; lab.status lists them all."""
+    from yarakashi import commands
+
+    _, acts = vm
+    monkeypatch.setattr(Machine, "exists", lambda self: self.workdir.is_dir())
+    monkeypatch.setattr(Machine, "destroy", lambda self: acts.append(f"destroy {self.instance}") or shutil.rmtree(self.workdir, True))
+    out = commands.workshop_start("db-stops-after-reboot", None, "en", trainee="alice")
+    assert "Hints: ./run lab.hint db-stops-after-reboot --trainee alice." in out
+    commands.workshop_start("apparmor-cache", None, "en", trainee="bob")
+    commands.workshop_hint("apparmor-cache", None, "en", trainee="alice")
+    assert commands.workshop_hint("apparmor-cache", None, "en", trainee="alice").startswith("Hint 2 of 4")
+    assert commands.workshop_hint("apparmor-cache", None, "en", trainee="bob").startswith("Hint 1 of 4")
+    alice, bob = (commands.existing("apparmor-cache", None, workshop.instance(t)) for t in ("alice", "bob"))
+    assert alice.domain != bob.domain and alice.workdir != bob.workdir
+    assert (workshop.trainee(alice), workshop.called(bob)) == ("alice", "db-stops-after-reboot --trainee bob")
+    with pytest.raises(YarakashiError, match=r"^no lab VM of apparmor-cache --trainee carol here: start one with "
+                                             r"\./run lab\.start apparmor-cache --trainee carol$"):
+        commands.workshop_hint("apparmor-cache", None, "en", trainee="carol")
+    with pytest.raises(YarakashiError, match=r"^--trainee must be 1 to 16 lower-case letters or digits, not 'Bob Smith'$"):
+        commands.workshop_hint("apparmor-cache", None, "en", trainee="Bob Smith")
+    acts.clear()
+    commands.destroy("apparmor-cache", trainee="bob")
+    assert acts == ["destroy t-bob"]  # bob's only: alice's lab stays
+    assert commands.existing("apparmor-cache", None, workshop.instance("alice")).exists()
