@@ -211,6 +211,14 @@ def sysrq(c, name, key, platform=None):
     commands.sysrq(name, key, platform)
 
 
+@task(help={**PLATFORM, **TRAINEE, "out": "the HTML page to write (default: .work/reports/LAB-PLATFORM-INSTANCE-timeline.html)"})
+@friendly
+@as_root
+def timeline(c, name, platform=None, out=None, trainee=None):
+    """The incident as a picture: this boot's moments beside the post's lines: invoke lab.timeline apparmor-cache."""
+    print(commands.lab_timeline(name, platform, out, trainee))
+
+
 RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest TimeoutStartSec that matters + 60)",
           "json": "print the verdict as one JSON object", "junit": "also write the verdict as JUnit XML to this file"}
 
@@ -317,7 +325,7 @@ def setup(c):
     c.run(str(paths.PROVISIONING / "host" / "setup.sh"), pty=False)
 
 
-lab = Collection("lab", lab_list, up, start, reset, hint, run, check, corpus, reboot, retest, sysrq, status, ssh, destroy,
-                 lab_test)
+lab = Collection("lab", lab_list, up, start, reset, hint, run, check, corpus, reboot, retest, sysrq, timeline, status, ssh,
+                 destroy, lab_test)
 box = Collection("box", box_build, box_list, box_remove)
 ns = Collection(lab, box, test_all, host_retest, setup)

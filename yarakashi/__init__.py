@@ -17,6 +17,7 @@ The package is split one concept per module:
 - ``corpus``     a lab's fix corpus (``labs/<lab>/fixes/``): each script's stated verdict, and judging it
 - ``pytest_plugin`` the ``yarakashi_check`` fixture for other projects' test suites (``pytest11``)
 - ``retest``     the organisers' reboot test, for a lab VM or a team's own server
+- ``timeline``   the incident as a picture: a boot's moments from the journal beside the post's lines
 - ``commands``   what each invoke task does; ``suite``: running lab tests and the whole suite
 - ``failures``   how a task ends when a tool fails or the user interrupts it: one line
 - ``disk``       reading a stopped guest's disk from the host (journal replayed first)

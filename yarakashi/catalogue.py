@@ -39,7 +39,7 @@ EVIDENCE = {
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 #: The keys a lab.toml may have (anything else is a typo, and an error).
 LAB_KEYS = ("title", "title_ja", "alias", "symptom", "symptom_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
-            "packages", "check", "fixed", "offline_evidence", "start", "start_timeout_unit", "hints", "hints_ja", "steps",
+            "packages", "check", "fixed", "offline_evidence", "start", "start_timeout_unit", "hints", "hints_ja", "steps", "timeline",
             "platform_steps",
             "retest", "expect", "verdict")
 #: A lab's alias (the trainees' name for it).
@@ -65,6 +65,32 @@ def known_keys(table: dict, valid: tuple[str, ...] | list[str], where: str) -> d
         names = ", ".join(repr(k) for k in unknown)
         raise YarakashiError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {names}; valid keys: {', '.join(sorted(valid))}")
     return table
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A moment of the incident (lab.toml ``[[timeline]]``): the journal line that shows it in
+    the lab's guest (a regular expression), its label (en, ja), and the post's own line for it
+    with its time, for ``lab.timeline``."""
+
+    match: str
+    label: str
+    label_ja: str
+    post_at: str = ""  # HH:MM:SS in the post's log, the same day
+    post_line: str = ""
+
+    @classmethod
+    def from_table(cls, table: dict, where: str = "[[timeline]]") -> "Mark":
+        """``Mark.from_table({"match": "x", "label": "l", "label_ja": "j"}).label == "l"``"""
+        known_keys(table, ("match", "label", "label_ja", "post_at", "post_line"), where)
+        try:
+            re.compile(table["match"])
+            return cls(table["match"], table["label"], table["label_ja"], str(table.get("post_at", "")),
+                       str(table.get("post_line", "")))
+        except KeyError as exc:
+            raise YarakashiError(f"{where}: missing key {exc}") from None
+        except re.error as exc:
+            raise YarakashiError(f"{where}: match is not a regular expression: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -150,6 +176,7 @@ class Lab:
     check: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()  # what a fixed server is, judged by the cause (verify checks it)
     offline_evidence: tuple[str, ...] = ()  # paths read from the stopped disk when a FAIL left no SSH
+    timeline: tuple[Mark, ...] = ()  # the incident's moments, for lab.timeline
     test_minutes: float = 0
     alias: str = ""  # the name trainees use: it says what the team saw, not the cause
     symptom: str = ""  # the title trainees see (the brief's situation), English and Japanese
@@ -252,6 +279,7 @@ def load_lab(path: Path) -> Lab:
             check=tuple(data.get("check", ())),
             fixed=tuple(data.get("fixed", ())),
             offline_evidence=tuple(data.get("offline_evidence", ())),
+            timeline=tuple(Mark.from_table(t, f"{path / 'lab.toml'} [[timeline]]") for t in data.get("timeline", ())),
             test_minutes=float(data.get("test_minutes", 0)),
             start=tuple(data.get("start", ())),
             start_timeout_unit=str(data.get("start_timeout_unit", "")),

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, labnet, paths, providers, retest, vagrantfile, verdict, workshop
+from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, labnet, paths, providers, retest, timeline, vagrantfile, verdict, workshop
 from yarakashi import corpus as corpus_lib
 from yarakashi.machine import Machine
 from yarakashi.steps import StepRun
@@ -291,6 +291,28 @@ def sysrq(lab_name: str, key: str, platform: str | None) -> None:
     if not m.exists():
         raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
     m.sysrq(key.lower())
+
+
+def lab_timeline(lab_name: str, platform: str | None, out: str | None = None, trainee: str | None = None) -> str:
+    """``lab.timeline``: the moments of the VM's current boot beside the post's lines, as a table
+    (returned) and a self-contained HTML page with the picture (written to ``out``)."""
+    lab = catalogue.lab(lab_name)
+    if not lab.timeline:
+        having = ", ".join(n for n, one in catalogue.labs().items() if one.timeline)
+        raise YarakashiError(f"lab {lab.name} has no timeline marks ([[timeline]] in lab.toml); labs with them: {having}")
+    m = existing(lab_name, platform, workshop.instance(trainee))
+    if not m.exists():
+        raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
+    with failures.step(f"reading the journal of {m.name}"):
+        done = m.ssh(timeline.JOURNAL, timeout=120)
+        if done.returncode != 0:
+            raise failures.ToolFailed(f"reading the journal of {m.name} failed: ssh exited {done.returncode}: "
+                                      f"{failures.tail(done.stderr) or 'no output'}")
+    found = timeline.moments(lab.timeline, done.stdout)
+    path = Path(out) if out else paths.WORK / "reports" / f"{lab.name}-{m.platform.name}-{m.instance}-timeline.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(timeline.page(lab, m.platform.name, found))
+    return f"{timeline.table(found, 'en')}\n\n{timeline.table(found, 'ja')}\n\npicture: {path}"
 
 
 def status() -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from yarakashi import retest, verdict
+from yarakashi import paths, retest, timeline, verdict
 from yarakashi.machine import Machine
 from yarakashi.progress import say, wait_until
 
@@ -153,6 +153,15 @@ def test_systemd_stops_it_at_the_start_timeout(vm: Machine, limit: int) -> None:
     say(f"queries failed (no answer within 3 s) in {len(down)} of the probe's samples around the timeout")
     assert down, "queries must fail when systemd stops the server"
     assert any(rc == "0" for t, rc in probes if float(t) < timed_out - 5), "queries answered before the timeout"
+    # The incident as a picture, beside the post's lines (an artefact of the run: lab.timeline's page).
+    found = {m.mark.label: m for m in timeline.moments(vm.lab.timeline, sh(vm, "journalctl -b -o short-unix --no-pager -q"))}
+    page = paths.WORK / "reports" / "apparmor-cache-story-timeline.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(timeline.page(vm.lab, vm.platform.name, list(found.values())))
+    say(f"timeline ({page}):\n{timeline.table(list(found.values()), 'en')}")
+    seen = {label for label, m in found.items() if m.lab is not None}
+    assert {"reboot: MariaDB starting", "sd_notify DENIED", "start timed out", "DB stopped: result 'timeout'"} <= seen, seen
+    assert limit <= found["start timed out"].lab < limit + 60
 
 
 def test_aa_remove_unknown_helps_only_until_the_next_reboot(vm: Machine) -> None:

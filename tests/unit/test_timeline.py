@@ -1,0 +1,60 @@
+"""lab.timeline without VMs: the moments of a boot read from a journal, beside the post's lines,
+as a table (en, ja) and one self-contained HTML page; a lab without marks is one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from yarakashi import YarakashiError, catalogue, commands, paths
+from yarakashi.machine import Machine
+
+#: A boot of the lab as its journal tells it (short-unix), the stale profile's denial included.
+JOURNAL = """1000.000 guest kernel: Linux version 6.1.0
+1040.000 guest systemd[1]: Starting mariadb.service - MariaDB 10.11.18 database server...
+1043.500 guest mariadbd[701]: 2026-11-27 [Note] Starting MariaDB 10.11.18-MariaDB-0+deb12u1 source revision x as process 701
+1044.000 guest kernel: audit: type=1400 apparmor="DENIED" operation="sendmsg" profile="/usr/sbin/mariadbd" name="/run/systemd/notify"
+1046.000 guest mariadbd[701]: 2026-11-27 [Note] /usr/sbin/mariadbd: ready for connections.
+1940.100 guest systemd[1]: mariadb.service: start operation timed out. Terminating.
+1942.900 guest systemd[1]: mariadb.service: Failed with result 'timeout'.
+1942.900 guest systemd[1]: Failed to start mariadb.service - MariaDB 10.11.18 database server.
+"""
+
+
+@pytest.fixture
+def vm(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    monkeypatch.setattr(Machine, "exists", lambda self: True)
+    monkeypatch.setattr(Machine, "ssh", lambda self, command, timeout=120: subprocess.CompletedProcess([], 0, JOURNAL, ""))
+
+
+def test_the_boot_beside_the_post_as_a_table_and_a_page(vm, tmp_path) -> None:
+    out = commands.lab_timeline("apparmor-cache", "debian12-merged", str(tmp_path / "t.html"))
+    rows = out.splitlines()
+    assert rows[1].startswith("+00:00  +00:00   reboot: MariaDB starting")
+    assert "+15:00  +15:03   start timed out" in out  # the lab's 900 s beside the post's 14:20:38 -> 14:35:41
+    assert "     -  +42:35   app: driver: bad connection (s1)" in out  # the post's app server: not in this lab
+    assert "起動タイムアウト" in out and out.endswith(f"picture: {tmp_path / 't.html'}")
+    page = (tmp_path / "t.html").read_text()
+    assert page.count("<svg") == 2 and "Sep 12 14:35:41 s2 systemd[1]: mariadb.service: Start operation timed out." in page
+    assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
+
+
+def test_a_lab_without_marks_and_a_bad_mark_are_one_clear_line(vm) -> None:
+    with pytest.raises(YarakashiError, match=r"^lab memory-engine has no timeline marks \(\[\[timeline\]\] in lab.toml\); "
+                                             r"labs with them: apparmor-cache$"):
+        commands.lab_timeline("memory-engine", None)
+    with pytest.raises(YarakashiError, match=r"^x: match is not a regular expression: "):
+        catalogue.Mark.from_table({"match": "(", "label": "l", "label_ja": "l"}, "x")
+    with pytest.raises(YarakashiError, match=r"^x: missing key 'label_ja'$"):
+        catalogue.Mark.from_table({"match": "a", "label": "l"}, "x")
+
+
+def test_a_journal_that_cannot_be_read_is_one_line(vm, monkeypatch) -> None:
+    from yarakashi import failures
+
+    monkeypatch.setattr(Machine, "ssh", lambda self, command, timeout=120: subprocess.CompletedProcess([], 255, "", "Connection refused"))
+    with pytest.raises(failures.ToolFailed, match=r"reading the journal of apparmor-cache/debian12-merged \(main\) failed: "
+                                                  r"ssh exited 255: Connection refused"):
+        commands.lab_timeline("apparmor-cache", None)
