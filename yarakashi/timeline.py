@@ -29,7 +29,9 @@ from yarakashi import catalogue
 #: What a guest is asked for: this boot's journal, each line with its Unix time.
 JOURNAL = "sudo -n journalctl -b -o short-unix --no-pager -q"
 #: SVG geometry: width, left margin, row heights.
-WIDTH, LEFT, ROW = 960, 170, 70
+WIDTH, LEFT, ROW = 960, 170, 100
+#: Label tiers above a row: moments seconds apart (chronological neighbours) get different ones.
+TIERS = 4
 TITLE = {"en": "The incident, minute by minute from the reboot", "ja": "再起動からの経過（分）で見る事故"}
 ROWS = {"en": ("the post (ISUCON10)", "this lab"), "ja": ("記事（ISUCON10）", "このラボ")}
 
@@ -95,13 +97,13 @@ def svg(found: Sequence[Moment], lang: str, title: str) -> str:
     """One self-contained SVG: the post's row above the lab's, minutes from the reboot."""
     span = max([m.lab or 0 for m in found] + [m.post or 0 for m in found] + [60]) * 1.05
     x = lambda seconds: LEFT + (WIDTH - LEFT - 20) * seconds / span  # noqa: E731
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{ROW * 2 + 120}" font-family="sans-serif" font-size="12">',
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{ROW * 2 + 130}" font-family="sans-serif" font-size="12">',
            f'<text x="10" y="20" font-size="15">{html.escape(title)}</text>']
     for minute in range(0, int(span // 60) + 1, 5):
-        out.append(f'<line x1="{x(minute * 60):.0f}" y1="35" x2="{x(minute * 60):.0f}" y2="{ROW * 2 + 60}" stroke="#ddd"/>'
-                   f'<text x="{x(minute * 60):.0f}" y="{ROW * 2 + 75}" text-anchor="middle">{minute}</text>')
+        out.append(f'<line x1="{x(minute * 60):.0f}" y1="35" x2="{x(minute * 60):.0f}" y2="{ROW * 2 + 70}" stroke="#ddd"/>'
+                   f'<text x="{x(minute * 60):.0f}" y="{ROW * 2 + 85}" text-anchor="middle">{minute}</text>')
     for row, (name, key) in enumerate(zip(ROWS[lang], ("post", "lab"))):
-        y = 60 + row * ROW
+        y = 90 + row * ROW
         out.append(f'<text x="10" y="{y + 4}">{html.escape(name)}</text>'
                    f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - 20}" y2="{y}" stroke="#888"/>')
         for i, m in enumerate(found):
@@ -109,9 +111,10 @@ def svg(found: Sequence[Moment], lang: str, title: str) -> str:
             if at is None:
                 continue
             tip = m.mark.post_line if key == "post" else m.line
+            anchor = "start" if x(at) < LEFT + 90 else "end" if x(at) > WIDTH - 160 else "middle"
             out.append(f'<g><title>{html.escape(tip)}</title><circle cx="{x(at):.0f}" cy="{y}" r="5" fill="#c33"/>'
-                       f'<text x="{x(at):.0f}" y="{y - 10 - 12 * (i % 2)}" text-anchor="middle">{html.escape(m.label(lang))}</text></g>')
-    out.append(f'<text x="{WIDTH // 2}" y="{ROW * 2 + 95}" text-anchor="middle">{"minutes from the reboot" if lang == "en" else "再起動からの分"}</text>')
+                       f'<text x="{x(at):.0f}" y="{y - 10 - 14 * (i % TIERS)}" text-anchor="{anchor}">{html.escape(m.label(lang))}</text></g>')
+    out.append(f'<text x="{WIDTH // 2}" y="{ROW * 2 + 110}" text-anchor="middle">{"minutes from the reboot" if lang == "en" else "再起動からの分"}</text>')
     return "\n".join(out + ["</svg>"])
 
 
