@@ -38,7 +38,9 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         failures.install()
         try:
-            return fn(*args, **kwargs)
+            done = fn(*args, **kwargs)
+            sys.stdout.flush()  # here, where a reader that went away is caught, not at the interpreter's exit
+            return done
         except failures.Interrupted as exc:
             commands.after_interrupt(exc)
             raise Exit(exc.line(), code=failures.INTERRUPTED_EXIT) from None

@@ -90,6 +90,7 @@ def test_a_task_on_vms_refuses_another_user_in_one_line(task, args, tmp_path, mo
 def test_output_cut_short_by_its_reader_is_no_traceback(tmp_path) -> None:
     """``./run lab.list | head -1``: the reader is gone before the task writes."""
     env = {**os.environ, "YARAKASHI_WORK": str(tmp_path)}
+    env.pop("PYTHONUNBUFFERED", None)  # block-buffered, as in most shells: the write comes at the end
     proc = subprocess.Popen([*INVOKE, "lab.list"], cwd=paths.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc.stdout.close()
     stderr = proc.stderr.read()
