@@ -64,6 +64,14 @@ def existing(lab_name: str, platform: str | None, instance: str = "main") -> Mac
     return found[0]
 
 
+def made(lab_name: str, platform: str | None, instance: str = "main") -> Machine:
+    """:func:`existing`, and made: a task that acts inside the VM needs it up."""
+    m = existing(lab_name, platform, instance)
+    if not m.exists():
+        raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
+    return m
+
+
 def workdir_machines(lab_name: str) -> list[Machine]:
     """Machines whose work directories exist under ``.work/<lab>/`` (any instance)."""
     lab = catalogue.lab(lab_name)
@@ -236,9 +244,7 @@ def corpus(lab_name: str, platform: str | None, only: str | None = None, instanc
 def lab_retest(lab_name: str, platform: str | None, reboot: bool = True, bound: str | None = None) -> verdict.Report:
     """The organisers' reboot test on a lab's VM (lab.toml ``[retest]``): (passed, table)."""
     seconds = _bound(bound)
-    m = existing(lab_name, platform)
-    if not m.exists():
-        raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
+    m = made(lab_name, platform)
     facts = {"lab": m.lab.name, "platform": m.platform.name, "evidence": m.platform.evidence}
     return _retest(m, m.lab.retest, reboot, seconds, "lab.retest", facts)
 
@@ -287,9 +293,7 @@ def sysrq(lab_name: str, key: str, platform: str | None) -> None:
     """Alt+SysRq+``key`` on the console of a lab's VM (it must exist)."""
     if len(key) != 1 or not key.isalnum() or not key.isascii():
         raise YarakashiError(f"a SysRq key is one letter or digit (f: call the OOM killer), not {key!r}")
-    m = existing(lab_name, platform)
-    if not m.exists():
-        raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
+    m = made(lab_name, platform)
     m.sysrq(key.lower())
 
 
@@ -300,11 +304,9 @@ def lab_timeline(lab_name: str, platform: str | None, out: str | None = None, tr
     if not lab.timeline:
         having = ", ".join(n for n, one in catalogue.labs().items() if one.timeline)
         raise YarakashiError(f"lab {lab.name} has no timeline marks ([[timeline]] in lab.toml); labs with them: {having}")
-    m = existing(lab_name, platform, workshop.instance(trainee))
-    if not m.exists():
-        raise YarakashiError(f"no VM of {lab_name} on {m.platform.name}: invoke lab.up {lab_name} first")
+    m = made(lab_name, platform, workshop.instance(trainee))
     with failures.step(f"reading the journal of {m.name}"):
-        done = m.ssh(timeline.JOURNAL, timeout=120)
+        done = m.ssh(f"sudo -n {timeline.JOURNAL}", timeout=120)
         if done.returncode != 0:
             raise failures.ToolFailed(f"reading the journal of {m.name} failed: ssh exited {done.returncode}: "
                                       f"{failures.tail(done.stderr) or 'no output'}")

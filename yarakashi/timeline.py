@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from yarakashi import catalogue
 
-#: What a guest is asked for: this boot's journal, each line with its Unix time.
-JOURNAL = "sudo -n journalctl -b -o short-unix --no-pager -q"
+#: What a guest is asked for (as root): this boot's journal, each line with its Unix time.
+JOURNAL = "journalctl -b -o short-unix --no-pager -q"
 #: SVG geometry: width, left margin, row heights.
 WIDTH, LEFT, ROW = 960, 170, 100
 #: Label tiers above a row: moments seconds apart (chronological neighbours) get different ones.

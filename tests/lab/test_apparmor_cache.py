@@ -154,7 +154,7 @@ def test_systemd_stops_it_at_the_start_timeout(vm: Machine, limit: int) -> None:
     assert down, "queries must fail when systemd stops the server"
     assert any(rc == "0" for t, rc in probes if float(t) < timed_out - 5), "queries answered before the timeout"
     # The incident as a picture, beside the post's lines (an artefact of the run: lab.timeline's page).
-    found = {m.mark.label: m for m in timeline.moments(vm.lab.timeline, sh(vm, "journalctl -b -o short-unix --no-pager -q"))}
+    found = {m.mark.label: m for m in timeline.moments(vm.lab.timeline, sh(vm, timeline.JOURNAL))}
     page = paths.WORK / "reports" / "apparmor-cache-story-timeline.html"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(timeline.page(vm.lab, vm.platform.name, list(found.values())))
