@@ -154,6 +154,26 @@ def merge(reports: list[Path], out: Path) -> Path:
     return out
 
 
+def failed(reports: list[Path]) -> list[str]:
+    """Each failed or erred test of the reports, with the first line of its message: what a
+    reader of a CI log's last lines needs when the lane that failed printed long before.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "r.xml").write_text('<testsuite><testcase classname="tests.lab.test_a" name="t1"><failure message="AssertionError: boom&#10;more"/>'
+    ...                              '</testcase><testcase classname="tests.lab.test_a" name="t2"/></testsuite>')
+    >>> failed([d / "r.xml", d / "none.xml"])
+    ['test_a::t1: AssertionError: boom']
+    """
+    found = []
+    for xml in reports:
+        for case in ET.parse(xml).getroot().iter("testcase") if xml.exists() else []:
+            for bad in (*case.iter("failure"), *case.iter("error")):
+                message = (bad.get("message") or bad.text or "").strip().splitlines() or ["no message"]
+                found.append(f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}: {message[0][:300]}")
+    return found
+
+
 def outcomes(reports: list[Path]) -> dict[str, int]:
     """Passed, failed (failures + errors) and skipped tests summed over junit-xml reports."""
     totals = {"passed": 0, "failed": 0, "skipped": 0}

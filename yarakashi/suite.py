@@ -123,7 +123,8 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: flo
     """The whole suite: doctests and unit tests, then the lab tests in parallel lanes, within
     ``deadline`` seconds; ``corpus`` adds the fix corpus that CI does not run yet (SUITE = "corpus").
 
-    Ends with one closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
+    Ends with a ``failed test: MODULE::TEST: first message line`` line per failure, then one
+    closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
     """
     until = time.monotonic() + deadline
     xml = paths.WORK / "reports" / "unit.xml"
@@ -146,6 +147,8 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: flo
     say(f"JUnit report of the whole run: {merged}")
     if code == 124:
         say(f"the whole run passed its deadline of {deadline:.0f} s (--deadline): stopped, VMs removed")
+    for line in lanes.failed([merged]):
+        print(f"failed test: {line}", flush=True)
     print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
     return code
 
