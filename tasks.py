@@ -307,14 +307,13 @@ def box_list(c):
 
 @task(name="test", help={"unit": "unit tests only (no VMs)", "lanes": "lab test processes at once (default 2)",
                          "pytest": "extra pytest arguments, quoted",
-                         "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})",
-                         "corpus": "also the apparmor-cache fix corpus (about 43 min more)"})
+                         "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})"})
 @friendly
-def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE), corpus=False):
+def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE)):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
     if not unit:
         need_root()
-    code = suite.test_suite(unit, int(lanes), pytest.split(), commands.positive_int("--deadline", deadline), corpus)
+    code = suite.test_suite(unit, int(lanes), pytest.split(), commands.positive_int("--deadline", deadline))
     if code:
         raise Exit(code=code)
 

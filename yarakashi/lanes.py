@@ -37,17 +37,13 @@ def plan(modules: list[tuple[str, float]], lanes: int) -> list[list[str]]:
     return [lane for lane in out if lane]
 
 
-def lab_modules(directory: Path, extra_suites: tuple[str, ...] = ()) -> list[tuple[str, float]]:
+def lab_modules(directory: Path) -> list[tuple[str, float]]:
     """The test modules and their expected minutes: ``test_minutes`` in the lab's lab.toml,
-    or a ``TEST_MINUTES = N`` line in a module that is not a lab's. A module with a
-    ``SUITE = "name"`` line runs only when ``name`` is in ``extra_suites`` (``./run test --corpus``)."""
+    or a ``TEST_MINUTES = N`` line in a module that is not a lab's."""
     minutes = {f"test_{lab.name.replace('-', '_')}.py": lab.test_minutes for lab in catalogue.labs().values()}
     found = []
     for path in sorted(directory.glob("test_*.py")):
         text = path.read_text()
-        suite = re.search(r'^SUITE = "(\w+)"', text, re.M)
-        if suite and suite[1] not in extra_suites:
-            continue
         declared = re.search(r"^TEST_MINUTES = (\d+)", text, re.M)
         found.append((str(path), minutes.get(path.name) or (float(declared[1]) if declared else DEFAULT_MINUTES)))
     return found
@@ -60,13 +56,12 @@ def _pump(lane: int, proc: subprocess.Popen[str]) -> None:
         sys.stdout.flush()
 
 
-def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = None,
-        extra_suites: tuple[str, ...] = ()) -> tuple[int, dict[str, int]]:
+def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = None) -> tuple[int, dict[str, int]]:
     """Run the lanes; return the worst exit code and the summed outcome counts.
 
     Past ``deadline`` (a ``time.monotonic()`` instant) the lanes are stopped as by Ctrl-C (their
     VMs removed), and what did not finish is named: exit 124."""
-    groups = plan(lab_modules(directory, extra_suites), lanes)
+    groups = plan(lab_modules(directory), lanes)
     report_dir = paths.WORK / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
     procs, pumps = [], []

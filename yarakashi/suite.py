@@ -119,9 +119,9 @@ def observed_table(lab: catalogue.Lab, platform: str, steps: list[str], reports:
 DEADLINE = 82 * 60
 
 
-def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: float = DEADLINE, corpus: bool = False) -> int:
+def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: float = DEADLINE) -> int:
     """The whole suite: doctests and unit tests, then the lab tests in parallel lanes, within
-    ``deadline`` seconds; ``corpus`` adds the fix corpus that CI does not run yet (SUITE = "corpus").
+    ``deadline`` seconds (every lab's story and fix corpus, the workshop walkthrough, ...).
 
     Ends with a ``failed test: MODULE::TEST: first message line`` line per failure, then one
     closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
@@ -134,8 +134,7 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: flo
     if not unit_only:
         try:
             with failures.step("the real-VM tests (lanes)"):
-                lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra, until,
-                                                 ("corpus",) if corpus else ())
+                lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra, until)
         except failures.Interrupted as exc:
             _sweep_test_vms(list(catalogue.labs()), exc)
             raise

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from .corpus_case import assert_corpus
 
-#: Not in ``./run test`` (CI) until its saved states make it fit CI's 90 minutes (issue 12):
-#: ``./run test --corpus`` or ``./run lab.corpus <lab>`` runs it.
-SUITE = "corpus"
 #: For the lane scheduler (yarakashi.lanes): one VM, each script from the saved state.
-TEST_MINUTES = 43  # 2,573 s measured beside the apparmor-cache story (2-3 guests)
+TEST_MINUTES = 33  # about 1,980 s measured with resumed states (bench/results.md, session 6)
 
 
 def test_every_corpus_script_gets_the_verdict_its_header_states() -> None:

@@ -24,7 +24,7 @@ from yarakashi.progress import say
 from .conftest import CREATED
 
 #: For the lane scheduler (yarakashi.lanes): one VM; start, two checks with real reboots.
-TEST_MINUTES = 15  # 659 s measured alone (bench/results.md, the workshop branch)
+TEST_MINUTES = 8  # 468 s measured in fresh clone 8's suite (bench/results.md, session 6)
 LAB, PLATFORM = "apparmor-cache", "debian12-merged"
 #: The name trainees type (lab.toml alias): what the team saw, not the cause.
 TRAINEE = "db-stops-after-reboot"

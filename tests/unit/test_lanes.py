@@ -51,8 +51,9 @@ def test_past_the_deadline_the_lanes_stop_and_say_what_did_not_finish(tmp_path: 
     assert "lane 1 stopped at the deadline; did not run: test_slow.py (and maybe the rest of test_never.py)" in err
 
 
-def test_a_module_of_another_suite_runs_only_when_asked(tmp_path: Path) -> None:
+def test_every_module_runs_with_its_declared_minutes(tmp_path: Path) -> None:
     (tmp_path / "test_story.py").write_text("TEST_MINUTES = 5\n")
-    (tmp_path / "test_corpus_x.py").write_text('SUITE = "corpus"\nTEST_MINUTES = 40\n')
-    assert [Path(m).name for m, _ in lanes.lab_modules(tmp_path)] == ["test_story.py"]
-    assert sorted(Path(m).name for m, _ in lanes.lab_modules(tmp_path, ("corpus",))) == ["test_corpus_x.py", "test_story.py"]
+    (tmp_path / "test_corpus_x.py").write_text("TEST_MINUTES = 40\n")
+    (tmp_path / "test_plain.py").write_text("def test_x():\n    pass\n")
+    found = {Path(m).name: minutes for m, minutes in lanes.lab_modules(tmp_path)}
+    assert found == {"test_corpus_x.py": 40, "test_plain.py": lanes.DEFAULT_MINUTES, "test_story.py": 5}
