@@ -5,7 +5,7 @@ prints one line at its end (exit status, the bound it ran past, the last failed 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: The line common/run-step.sh prints when a step ends, and the failed command it noted.
 STEP_END = re.compile(r"\[yarakashi\] step (?P<phase>\S+) exited (?P<rc>\d+)(?P<late> \(did not finish within \d+ s\))?"
@@ -25,6 +25,8 @@ class StepRun:
     ...                  "[x/y/z]     default: waiting for mariadb\\n"
     ...                  "[x/y/z]     default: [yarakashi] step fix exited 124 (did not finish within 300 s)").describe()
     'fix did not finish within 300 s (ended with exit 124); its last output: waiting for mariadb'
+    >>> StepRun.from_log("break", "[x/y/z]     default: lib/\\n[x/y/z]     default: [yarakashi] step break exited 2").output
+    'lib/'
     >>> bool(StepRun("fix", 0)), StepRun("fix", None).describe()
     (True, 'fix did not report an exit status (see the log)')
     >>> StepRun("fix", 124, bound=300, last_output="restarting mariadb").describe()
@@ -36,6 +38,7 @@ class StepRun:
     last_failed: str = ""
     bound: int = 0  # set when the step ran past its bound
     last_output: str = ""
+    output: str = field(default="", repr=False, compare=False)  # every line the step printed
 
     def __bool__(self) -> bool:
         return self.exit_code == 0
@@ -49,7 +52,7 @@ class StepRun:
                 printed = [m["line"].strip() for m in map(GUEST_OUTPUT.match, lines[:n])
                            if m and m["line"].strip() and not m["line"].startswith("Running: /tmp/vagrant-shell")]
                 bound = int(found["late"].split()[-2]) if found["late"] else 0
-                return cls(phase, int(found["rc"]), found["last"] or "", bound, " | ".join(printed[-3:]))
+                return cls(phase, int(found["rc"]), found["last"] or "", bound, " | ".join(printed[-3:]), "\n".join(printed))
         return cls(phase, None)
 
     def describe(self) -> str:

@@ -84,7 +84,7 @@ def steps(lab: catalogue.Lab, plat: catalogue.Platform, scripts: dict[str, Path]
     ``bounds`` gives a step the seconds it may run.
 
     >>> steps(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"))[0].script
-    '/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh'
+    '/home/vagrant/yarakashi/rsync-dirlinks/prepare.sh'
     """
     found = []
     for phase in lab.steps_for(plat.name):

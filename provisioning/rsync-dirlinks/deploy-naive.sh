@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# The team's deploy, as it was on the day: copy the repository's files/ tree over /.
-# On a merged-/usr system `rsync -r` replaces the /lib -> usr/lib symlink with a real
-# directory holding only systemd/system/mysql.service: every dynamic binary is gone.
-# YK_DEPLOY_TREE: the directory holding files/ (default: this lab's tree).
-set -euo pipefail
+# break: the team's deploy, as it was on the day: `make deploy`, whose Makefile runs
+# `sudo rsync -v -r s1/ /` and then `sh s1/deploy.sh`. On a merged-/usr system rsync replaces
+# the /lib -> usr/lib symlink with a real directory holding only systemd/system/mysql.service:
+# every dynamic binary is gone, and make's next command (sh) cannot start.
+set -uo pipefail
 YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=provisioning/common/guard.sh
 . "$YK_LAB_DIR/common/guard.sh"
-cd "${YK_DEPLOY_TREE:-$YK_LAB_DIR/rsync-dirlinks}"
-echo "+ sudo rsync -r files/ /"
-sudo rsync -r files/ /
-echo "+ systemctl daemon-reload"
-systemctl daemon-reload
-echo "deployed"
+# shellcheck source=provisioning/rsync-dirlinks/lib.sh
+. "$YK_LAB_DIR/rsync-dirlinks/lib.sh"
+[ -d "$TEAM_REPO" ] || bash "$YK_LAB_DIR/rsync-dirlinks/prepare.sh"
+make_deploy

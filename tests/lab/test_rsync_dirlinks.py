@@ -1,5 +1,6 @@
-"""rsync-dirlinks on real VMs: `rsync -r files/ /` is harmless on split /usr, fatal on merged /usr,
-and `rsync -K -r` keeps /lib a symlink, also after a real reboot.
+"""rsync-dirlinks on real VMs: the team's `make deploy` (`sudo rsync -v -r s1/ /`) is harmless on
+split /usr, fatal on merged /usr with the post's output, a root shell that was already open can
+recover the server, and `rsync -K` keeps /lib a symlink, also after a real reboot.
 
 The deploy under test is the lab's ``break``/``fix`` script; another project's deploy can be
 checked with ``YK_FIX_SCRIPT=path/to/deploy.sh invoke lab.test rsync-dirlinks``.
@@ -22,10 +23,27 @@ LAB = "rsync-dirlinks"
 UNIT = "systemd/system/mysql.service"
 
 
+#: The post's lines of `make deploy` on Ubuntu 20.04 that this lab's output must show too.
+SKIPPED_SYMLINK = 'skipping non-regular file "etc/mysql/my.cnf"'
+#: The lone line the post's author later spotted: rsync made a directory /lib.
+LONE_LIB = "lib/"
+
+
+def lines_of(ended) -> list[str]:  # type: ignore[no-untyped-def]
+    return ended.output.splitlines()
+
+
 def test_naive_deploy_is_harmless_on_split_usr(fresh_vm) -> None:
     vm = fresh_vm(LAB, "debian11-split", "naive")
+    assert vm.run("prepare")
     assert vm.host().file("/lib").is_directory and not vm.host().file("/lib").is_symlink
-    assert vm.run("break")
+    ended = vm.run("break")
+    assert ended, ended.describe()
+    lines = lines_of(ended)
+    assert "sudo rsync -v -r s1/ /" in lines and SKIPPED_SYMLINK in lines
+    assert "lib/systemd/system/mysql.service" in lines
+    assert LONE_LIB not in lines, "on split /usr /lib exists as a directory: rsync creates nothing there"
+    assert "deploy.sh: units reloaded" in lines
     host = vm.host()
     assert host.file("/lib").is_directory and not host.file("/lib").is_symlink
     assert host.file(f"/lib/{UNIT}").is_file
@@ -36,10 +54,11 @@ def test_naive_deploy_is_harmless_on_split_usr(fresh_vm) -> None:
 
 def test_naive_deploy_breaks_merged_usr(fresh_vm) -> None:
     vm = fresh_vm(LAB, "debian12-merged", "naive")
+    assert vm.run("prepare")
     assert vm.host().file("/lib").linked_to == "/usr/lib"
     shell = vm.pinned_shell()  # opened before the break: the only way to look afterwards
     try:
-        vm.run("break", check=False)
+        ended = vm.run("break", check=False)
         _, kind = shell.run("if [ -L /lib ]; then echo symlink; elif [ -d /lib ]; then echo directory; fi")
         _, listing = shell.run("echo /lib/*")
         ls_rc, ls_out = shell.run("/usr/bin/ls /")
@@ -47,7 +66,16 @@ def test_naive_deploy_breaks_merged_usr(fresh_vm) -> None:
     finally:
         shell.close()
     new_session = vm.ssh("true", timeout=60)
-    say("what a team sees after `sudo rsync -r files/ /` on merged /usr:\n"
+    lines = lines_of(ended)
+    say("`make deploy` on merged /usr, beside the post (Ubuntu 20.04):\n"
+        + "\n".join(f"  {line}" for line in lines))
+    assert "sudo rsync -v -r s1/ /" in lines and SKIPPED_SYMLINK in lines
+    assert LONE_LIB in lines, "rsync must list the /lib it created"
+    assert "sh s1/deploy.sh" in lines
+    assert any(line.startswith("make: sh: ") for line in lines), "make cannot start sh"
+    assert any(line.startswith("make: *** [Makefile:") and line.endswith("start] Error 127") for line in lines)
+    assert ended.exit_code == 2, ended.describe()
+    say("what a team sees after `make deploy` on merged /usr:\n"
         f"  /lib is now: {kind}; it holds: {listing}\n"
         f"  $ ls /   ->  exit {ls_rc}: {ls_out}\n"
         f"  new ssh session -> exit {new_session.returncode}: {new_session.stderr.strip() or '(closed)'}")
@@ -64,11 +92,17 @@ def test_naive_deploy_breaks_merged_usr(fresh_vm) -> None:
 
 @pytest.fixture(scope="module")
 def fixed_vm() -> Iterator[Machine]:
-    """A fresh merged-/usr VM deployed with the fixed script (or YK_FIX_SCRIPT)."""
+    """A fresh merged-/usr VM with the team's repository, deployed with the fixed script (the
+    Makefile's rsync with -K) or YK_FIX_SCRIPT."""
     with running_vm(LAB, "debian12-merged", "fixed") as vm:
-        if os.environ.get("YK_FIX_SCRIPT"):
+        assert vm.run("prepare")
+        ours = not os.environ.get("YK_FIX_SCRIPT")
+        if not ours:
             vm.scripts["fix"] = Path(os.environ["YK_FIX_SCRIPT"])
-        assert vm.run("fix")
+        ended = vm.run("fix")
+        assert ended, ended.describe()
+        if ours:
+            assert "sudo rsync -K -v -r s1/ /" in lines_of(ended) and LONE_LIB not in lines_of(ended)
         yield vm
 
 
@@ -103,3 +137,30 @@ def test_lab_network_lives_only_in_the_namespace(fixed_vm: Machine, lab_session)
     assert set(main) == set(lab_session), "no bridge or tap may appear in the main namespace"
     assert not any(a.startswith(guest_ip.rsplit(".", 1)[0] + ".") for addrs in main.values() for a in addrs)
     assert fixed_vm.ssh("ip -4 route show default").stdout.strip() == "", "guests get no default route"
+
+
+def test_a_root_shell_already_open_recovers_the_server(fresh_vm) -> None:
+    """The recovery the lab teaches: the libraries are still in /usr/lib, only the way to them is
+    gone; the dynamic loader, run by its real path with the library path given, can still start
+    mv and ln. Then a new SSH session works again, without the organisers."""
+    vm = fresh_vm(LAB, "debian12-merged", "recover")
+    assert vm.run("prepare")
+    shell = vm.pinned_shell()
+    try:
+        vm.run("break", check=False)
+        assert vm.ssh("true", timeout=60).returncode == 255, "the deploy must have broken new sessions"
+        rc, out = shell.run(RECOVERY)
+        assert rc == 0, out
+    finally:
+        shell.close()
+    assert vm.ssh("true", timeout=60).returncode == 0, "a new SSH session must work again"
+    host = vm.host()
+    assert host.file("/lib").linked_to == "/usr/lib"
+    assert host.file("/lib.deployed/systemd/system/mysql.service").is_file, "what rsync made is kept aside"
+    assert host.run("ls /").rc == 0
+
+
+#: The recovery from a root shell opened before the deploy (labs/rsync-dirlinks/README.md).
+RECOVERY = """L=/usr/lib/x86_64-linux-gnu
+$L/ld-linux-x86-64.so.2 --library-path $L /usr/bin/mv /lib /lib.deployed &&
+$L/ld-linux-x86-64.so.2 --library-path $L /usr/bin/ln -s usr/lib /lib"""

@@ -38,7 +38,7 @@ def test_unknown_names_say_what_is_valid() -> None:
         catalogue.lab("nope")
     with pytest.raises(catalogue.UnknownName, match="valid platforms: debian11-split, debian12-merged"):
         catalogue.platform("ubuntu-99.04")
-    with pytest.raises(catalogue.UnknownName, match="unknown step 'reboot' of lab rsync-dirlinks; valid steps: break, fix, verify"):
+    with pytest.raises(catalogue.UnknownName, match="unknown step 'reboot' of lab rsync-dirlinks; valid steps: break, fix, prepare, verify"):
         catalogue.lab("rsync-dirlinks").script("reboot")
 
 

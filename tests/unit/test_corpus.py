@@ -97,7 +97,7 @@ def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None
     ran.clear()
     with providers.substituted(FakeHypervisor()):
         [one] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged")
-    assert ran == ["destroy", "up", "save_state:before-fix", "fix:lab:300", "verify", "reboot", "verify", "destroy"]
+    assert ran == ["destroy", "up", "prepare:lab:-", "save_state:before-fix", "fix:lab:300", "verify", "reboot", "verify", "destroy"]
     assert one.passed and one.header[-1] == "the fix script: fix exited 0"
 
 
@@ -185,5 +185,5 @@ def test_a_fix_that_keeps_the_guest_from_coming_back_is_a_fail_not_an_error(monk
         [report] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged", instance="unit")
     assert not report.passed
     (after, [check]) = report.phases[-1]
-    assert after == "reboot (after fix -> verify)" and check.name == "back over SSH after a real reboot"
+    assert after == "reboot (after prepare -> fix -> verify)" and check.name == "back over SSH after a real reboot"
     assert "within 600 s" in check.observed

@@ -47,7 +47,7 @@ def test_a_step_uploads_once_runs_as_root_and_reports_how_it_ended(machine: Mach
     home = tmp_path / "home"
     assert (home / "yarakashi" / "common" / "run-step.sh").is_file()  # provisioning/, as the guest's lab dir
     assert (home / "yarakashi-steps" / "fix").read_text() == "#!/bin/bash\nfalse\n"  # the trainee's script
-    assert (home / "yarakashi" / "rsync-dirlinks" / "files").is_dir()  # the team's tree: data, not an answer
+    assert (home / "yarakashi" / "rsync-dirlinks" / "isucon10-final" / "s1").is_dir()  # the team's repository: data, not an answer
     sent = {p.relative_to(home / "yarakashi").as_posix() for p in (home / "yarakashi").rglob("*.sh")}
     assert not sent & {"rsync-dirlinks/deploy-fixed.sh", "rsync-dirlinks/deploy-naive.sh", "rsync-dirlinks/verify.sh",
                        "apparmor-cache/fix.sh", "memory-engine/fix.sh", "host/setup.sh"}, "no other step's script goes up"

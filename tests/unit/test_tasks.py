@@ -33,7 +33,7 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
     [
         (("lab.up", "nope"), "unknown lab 'nope'; valid labs: "),
         (("lab.up", "rsync-dirlinks", "--platform", "ubuntu-99.04"), "unknown platform 'ubuntu-99.04' for lab rsync-dirlinks; valid platforms: debian11-split, debian12-merged"),
-        (("lab.run", "rsync-dirlinks", "explode"), "unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, verify"),
+        (("lab.run", "rsync-dirlinks", "explode"), "unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, prepare, verify"),
         (("lab.test", "nope"), "unknown lab 'nope'"),
         (("box.build", "ubuntu-99.04"), "valid platforms: debian11-split, debian12-merged"),
         (("lab.destroy", "nope"), "unknown lab 'nope'; valid labs: all, apparmor-cache, memory-engine, rsync-dirlinks"),

@@ -87,7 +87,7 @@ def test_a_trainees_script_replaces_the_phase(tmp_path) -> None:
     assert 'args: ["break", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh", "0"]' in text
     with pytest.raises(YarakashiError, match="not found"):
         vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"fix": tmp_path / "nope.sh"})
-    with pytest.raises(catalogue.UnknownName, match="unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, verify"):
+    with pytest.raises(catalogue.UnknownName, match="unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, prepare, verify"):
         vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"explode": mine})
 
 
