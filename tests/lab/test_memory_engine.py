@@ -34,6 +34,46 @@ QUERY = "SELECT COUNT(*) FROM isuumo.estate"
 SLOW_SSH = 8.0
 #: How long the guest may stay stalled after Alt+SysRq+F.
 STALL_BOUND = 300
+#: The guest's own record of its memory, once a second, from before the break to the recovery:
+#: what the kernel says is available, mariadbd's resident size, the memory pressure (PSI, where
+#: the kernel has it). Builtins but for pidof and sleep; it is the last thing the OOM killer picks.
+MEMWATCH_LOG = "/run/yk-memwatch.log"
+MEMWATCH = r"""while :; do
+  avail=0 rss=0 psi=-
+  while read -r k v _; do [ "$k" = MemAvailable: ] && avail=$v; done < /proc/meminfo
+  pid=$(pidof mariadbd)
+  [ -n "$pid" ] && while read -r k v _; do [ "$k" = VmRSS: ] && rss=$v; done < "/proc/${pid%% *}/status"
+  [ -r /proc/pressure/memory ] && read -r _ psi _ < /proc/pressure/memory
+  echo "${EPOCHREALTIME%.*} $avail $rss ${psi#avg10=}" >> LOG
+  sleep 1
+done""".replace("LOG", MEMWATCH_LOG)
+#: Memory has run out when the kernel counts less than this available (MiB).
+RAN_OUT_MIB = 64
+
+
+@dataclass(frozen=True)
+class MemorySample:
+    """One line of the guest's memory record: Unix time, MemAvailable and mariadbd's RSS (MiB),
+    PSI memory 'some' avg10 (None where the kernel has no PSI)."""
+
+    at: int
+    available: int
+    mariadbd: int
+    pressure: float | None
+
+    @classmethod
+    def parse(cls, line: str) -> "MemorySample":
+        at, avail, rss, psi = line.split()
+        return cls(int(at), int(avail) // 1024, int(rss) // 1024, None if psi == "-" else float(psi))
+
+
+def start_memwatch(vm: Machine) -> None:
+    sh(vm, f"systemd-run --unit=yk-memwatch --collect -p OOMScoreAdjust=-1000 bash -c {shlex.quote(MEMWATCH)}")
+
+
+def memory_record(vm: Machine) -> list[MemorySample]:
+    sh(vm, "systemctl stop yk-memwatch")
+    return [MemorySample.parse(line) for line in sh(vm, f"cat {MEMWATCH_LOG}").splitlines() if len(line.split()) == 4]
 
 
 
@@ -162,6 +202,7 @@ def test_healthy_on_innodb_with_memory_to_spare(vm: Machine) -> None:
 
 def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request: pytest.FixtureRequest) -> None:
     natural_wait = request.config.getoption("oom_wait")
+    start_memwatch(vm)
     with Watch(vm) as watch:
         assert vm.run("break")  # it restarts MariaDB (queries fail then), then starts the ALTERs
         began = time.monotonic()
@@ -191,6 +232,17 @@ def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request
     assert kills, "the kernel's OOM killer must have killed a process"
     for line, _, _ in kills:
         say("kernel log: " + line)
+    # Memory had run out before the kill (by the kernel itself or by the key): the guest's record.
+    killed_at = int(float(kills[0][0].split()[0]))
+    before = [s for s in memory_record(vm) if s.at < killed_at]
+    assert before, "the guest must have recorded its memory before the kill"
+    low = min(before, key=lambda s: s.available)
+    say(f"the guest's memory before the OOM kill ({len(before)} samples): MemAvailable {before[0].available} MiB at "
+        f"the start, {low.available} MiB at its lowest ({killed_at - low.at} s before the kill), mariadbd "
+        f"{max(s.mariadbd for s in before)} MiB resident at most, PSI memory some avg10 "
+        f"{max((s.pressure for s in before if s.pressure is not None), default='not in this kernel')}")
+    assert low.available < RAN_OUT_MIB, f"memory must have run out before the kill: lowest {low.available} MiB available"
+    assert max(s.mariadbd for s in before) > before[0].mariadbd + 300, "mariadbd is what grew"
     assert {name for _, _, name in kills} == {"mariadbd"}, "the OOM killer picks the biggest process: mariadbd"
     alter_log = sh(vm, "cat /var/log/yarakashi-alter.log")
     say("ALTER log:\n" + alter_log)
