@@ -1,6 +1,8 @@
-"""A trainee's walkthrough of apparmor-cache on a real VM, as a workshop runs it: lab.start (the
-workshop's 120 s start timeout), a hint, the team's one-boot workaround, lab.check --mine FAIL,
-lab.reset, the right fix, lab.check --mine PASS. Key lines asserted in Japanese and in English.
+"""Trainees' walkthroughs on real VMs, as a workshop runs them: lab.start, a hint, a wrong fix,
+lab.check --mine FAIL, lab.reset, a right fix, lab.check --mine PASS. Key lines asserted in
+Japanese and in English. apparmor-cache with the workshop's 120 s start timeout and the team's
+one-boot workaround; rsync-dirlinks for a named trainee (--trainee), who types `make deploy`
+in the guest as the team did, then fixes the Makefile.
 
 The tasks run as a trainee types them, with a checkout id and work directory of their own, so
 that the trainee's lab (instance ``main``) never touches a developer's.
@@ -23,21 +25,26 @@ from yarakashi.progress import say
 
 from .conftest import CREATED
 
-#: For the lane scheduler (yarakashi.lanes): one VM; start, two checks with real reboots.
-TEST_MINUTES = 8  # 468 s measured in fresh clone 8's suite (bench/results.md, session 6)
+#: For the lane scheduler (yarakashi.lanes): two VMs, one after the other; each a start and
+#: two checks with real reboots.
+TEST_MINUTES = 14  # apparmor-cache 468 s measured in fresh clone 8's suite (bench/results.md, session 6)
 LAB, PLATFORM = "apparmor-cache", "debian12-merged"
 #: The name trainees type (lab.toml alias): what the team saw, not the cause.
 TRAINEE = "db-stops-after-reboot"
+RSYNC_LAB, RSYNC_TRAINEE, WHO = "rsync-dirlinks", "deploy-broke-every-command", "alice"
 LIBVIRT = providers.get("libvirt")
 
 
 @pytest.fixture
 def trainee(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A trainee's environment: a checkout id and work directory of their own."""
     checkout = f"{paths.CHECKOUT_ID[:4]}w{zlib.crc32(b'workshop') % 10000}"
     env = {"YARAKASHI_CHECKOUT_ID": checkout, "YARAKASHI_WORK": str(tmp_path / "work"), "LANG": "C.UTF-8"}
     CREATED.add(f"yk-{checkout}-{LAB}-{PLATFORM}-main-default")
+    CREATED.add(f"yk-{checkout}-{RSYNC_LAB}-{PLATFORM}-t-{WHO}-default")
     yield env
     invoke(env, "lab.destroy", LAB)
+    invoke(env, "lab.destroy", RSYNC_LAB, "--trainee", WHO)
     LIBVIRT.sweep(f"yk-{checkout}-")
 
 
@@ -51,10 +58,19 @@ def invoke(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def guest_home(env: dict[str, str]) -> list[str]:
-    """What the trainee finds in the guest's home (over the trainee VM's own SSH config)."""
-    config = Path(env["YARAKASHI_WORK"]) / LAB / f"{PLATFORM}-main" / "ssh_config"
-    done = subprocess.run(["ssh", "-F", str(config), "default", "ls -A /home/vagrant"], capture_output=True, text=True, timeout=120)
+def in_guest(env: dict[str, str], command: str, lab: str = LAB, instance: str = "main") -> subprocess.CompletedProcess[str]:
+    """``command`` typed in a new SSH session to the trainee's VM (its own SSH config)."""
+    config = Path(env["YARAKASHI_WORK"]) / lab / f"{PLATFORM}-{instance}" / "ssh_config"
+    say(f"trainee, in the guest: {command}")
+    done = subprocess.run(["ssh", "-F", str(config), "default", command], capture_output=True, text=True, timeout=300)
+    for line in (done.stdout + done.stderr).splitlines():
+        sys.stdout.write(f"    | {line}\n")
+    return done
+
+
+def guest_home(env: dict[str, str], lab: str = LAB, instance: str = "main") -> list[str]:
+    """What the trainee finds in the guest's home."""
+    done = in_guest(env, "ls -A /home/vagrant", lab, instance)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
@@ -87,6 +103,45 @@ def test_a_trainee_walks_through_the_lab_from_start_to_a_passing_fix(trainee) ->
 
     assert invoke(trainee, "lab.run", LAB, "fix").returncode == 0
     right = invoke(trainee, "lab.check", TRAINEE, "--mine")
+    assert right.returncode == 0, right.stdout[-3000:]
+    assert right.stdout.rstrip().endswith("observed: PASS")
+    assert "1 of 4 hints, 1 resets" in right.stdout
+
+
+def test_a_named_trainee_breaks_the_deploy_and_fixes_the_makefile(trainee) -> None:
+    who = ("--trainee", WHO)
+    started = invoke(trainee, "lab.start", RSYNC_TRAINEE, *who)  # LANG=C: English
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert started.stdout.startswith("# Brief: `make deploy` died on the new servers")
+    assert "The clock runs: 20 minutes" in started.stdout
+    home = guest_home(trainee, RSYNC_LAB, f"t-{WHO}")
+    assert "isucon10-final" in home, "the team's repository is checked out"
+    assert not {"yarakashi", "yarakashi-steps"} & set(home), "the lab's files were left in the guest"
+
+    # The team's deploy, typed as the team did: make stops with the post's lines.
+    deploy = in_guest(trainee, "cd ~/isucon10-final && make deploy", RSYNC_LAB, f"t-{WHO}")
+    lines = (deploy.stdout + deploy.stderr).splitlines()
+    assert deploy.returncode == 2 and "lib/" in lines, lines
+    assert any(line.endswith("start] Error 127") for line in lines), lines
+    wrong = invoke(trainee, "lab.check", RSYNC_TRAINEE, "--mine", "--json", *who)
+    assert wrong.returncode == 1, wrong.stderr[-2000:]
+    report = json.loads(wrong.stdout)
+    assert report["verdict"] == "FAIL" and report["workshop"]["trainee"] == WHO
+    failed = {c["check"] for phase in report["phases"] for c in phase["checks"] if not c["passed"]}
+    assert "new SSH session" in failed, failed
+
+    hint = invoke(trainee, "lab.hint", RSYNC_TRAINEE, "--lang", "ja", *who)
+    assert hint.returncode == 0 and f"{RSYNC_TRAINEE} --trainee {WHO} のヒント 1/4:" in hint.stdout
+
+    reset = invoke(trainee, "lab.reset", RSYNC_TRAINEE, *who)
+    assert reset.returncode == 0
+    assert f"Back at the start of {RSYNC_TRAINEE} --trainee {WHO}" in reset.stdout and "1 hints" in reset.stdout
+
+    # A right fix, as a trainee writes it: rsync keeps the receiver's directory symlinks.
+    fixed = in_guest(trainee, "cd ~/isucon10-final && sed -i 's/rsync -v -r/rsync --keep-dirlinks -v -r/' Makefile "
+                     "&& make deploy", RSYNC_LAB, f"t-{WHO}")
+    assert fixed.returncode == 0 and "lib/" not in fixed.stdout.splitlines(), fixed.stdout
+    right = invoke(trainee, "lab.check", RSYNC_TRAINEE, "--mine", *who)
     assert right.returncode == 0, right.stdout[-3000:]
     assert right.stdout.rstrip().endswith("observed: PASS")
     assert "1 of 4 hints, 1 resets" in right.stdout
