@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -125,6 +126,18 @@ def positive_int(option: str, text: str | int) -> int:
     if value < 1:
         raise YarakashiError(f"{option} must be a whole number from 1 up, not {text!r}")
     return value
+
+
+def pytest_args(text: str) -> list[str]:
+    """``--pytest "..."`` as a shell would split it (quotes kept together), else a clear error.
+
+    >>> pytest_args("-k 'rsync or memory' -x")
+    ['-k', 'rsync or memory', '-x']
+    """
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise YarakashiError(f"--pytest {text!r}: {exc} (quote as in a shell)") from None
 
 
 def up(lab_name: str, platform: str | None) -> list[Machine]:

@@ -50,6 +50,7 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("lab.check", "rsync-dirlinks", "--fix-bound", "0"), "--fix-bound must be a whole number from 1 up, not '0'"),
         (("lab.check", "memory-engine", "--platform", "debian11-split"), "valid platforms: debian12-merged, ubuntu-18.04"),
         (("lab.corpus", "nope"), "unknown lab 'nope'"),
+        (("test", "--unit", "--pytest", "-k 'open"), "--pytest \"-k 'open\": No closing quotation (quote as in a shell)"),
         (("lab.corpus", "rsync-dirlinks", "--only", "zzz"), "no corpus script of rsync-dirlinks matches 'zzz' (its scripts: "),
     ],
 )
