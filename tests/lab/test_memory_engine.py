@@ -48,8 +48,10 @@ MEMWATCH = r"""while :; do
   echo "${EPOCHREALTIME%.*} $avail $rss ${psi#avg10=}" >> LOG
   sleep 1
 done""".replace("LOG", MEMWATCH_LOG)
-#: Memory has run out when the kernel counts less than this share of MemTotal available.
-RAN_OUT = 0.10
+#: The MEMORY tables took the RAM when mariadbd held more than this share of MemTotal before
+#: the kill. (MemAvailable is reported, not judged: it still counts the page cache the thrashing
+#: guest keeps reading back, and the record itself stalls with the guest.)
+TOOK_THE_RAM = 0.6
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,11 @@ class MemorySample:
 
 
 def start_memwatch(vm: Machine) -> None:
-    sh(vm, f"systemd-run --unit=yk-memwatch --collect -p OOMScoreAdjust=-1000 bash -c {shlex.quote(MEMWATCH)}")
+    # From a file: systemd would expand the script's $ and % on a command line (systemd.service(5)).
+    script = "/run/yk-memwatch.sh"
+    done = vm.ssh(f"printf '%s\\n' {shlex.quote(MEMWATCH)} | sudo tee {script} > /dev/null && "
+                  f"sudo systemd-run --unit=yk-memwatch --collect -p OOMScoreAdjust=-1000 /bin/bash {script}")
+    assert done.returncode == 0, f"the memory record did not start: {done.stderr}"
 
 
 def memory_record(vm: Machine) -> list[MemorySample]:
@@ -244,8 +250,8 @@ def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request
         f"{max(s.mariadbd for s in before)} MiB resident at most, PSI memory some avg10 "
         f"{max((s.pressure for s in before if s.pressure is not None), default='not in this kernel')}")
     total = int(sh(vm, "awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"))
-    assert low.available < RAN_OUT * total, f"memory must have run out before the kill: lowest {low.available} of {total} MiB available"
-    assert max(s.mariadbd for s in before) > before[0].mariadbd + 300, "mariadbd is what grew"
+    biggest = max(s.mariadbd for s in before)
+    assert biggest > TOOK_THE_RAM * total, f"mariadbd must have taken the RAM before the kill: {biggest} of {total} MiB at most"
     assert {name for _, _, name in kills} == {"mariadbd"}, "the OOM killer picks the biggest process: mariadbd"
     alter_log = sh(vm, "cat /var/log/yarakashi-alter.log")
     say("ALTER log:\n" + alter_log)
