@@ -98,6 +98,11 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
     return max(codes, default=5), totals
 
 
+def _label(case: ET.Element) -> str:
+    """A JUnit test case as the suite names it: ``test_module::test_name``."""
+    return f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"
+
+
 def critical_path(reports: list[Path]) -> str:
     """Which lane bounded the wall time, and its longest tests.
 
@@ -113,7 +118,7 @@ def critical_path(reports: list[Path]) -> str:
     for xml in reports:
         if xml.exists():
             root = ET.parse(xml).getroot()
-            cases = sorted(((float(c.get("time", 0)), f"{c.get('classname', '').rsplit('.', 1)[-1]}::{c.get('name')}")
+            cases = sorted(((float(c.get("time", 0)), _label(c))
                             for c in root.iter("testcase")), reverse=True)
             lanes.append((sum(float(s.get("time", 0)) for s in root.iter("testsuite")), xml.stem, cases))
     if not lanes:
@@ -165,7 +170,7 @@ def failed(reports: list[Path]) -> list[str]:
         for case in ET.parse(xml).getroot().iter("testcase") if xml.exists() else []:
             for bad in (*case.iter("failure"), *case.iter("error")):
                 message = (bad.get("message") or bad.text or "").strip().splitlines() or ["no message"]
-                found.append(f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}: {message[0][:300]}")
+                found.append(f"{_label(case)}: {message[0][:300]}")
     return found
 
 

@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 
-from yarakashi import YarakashiError, catalogue, checking, commands, failures, labnet, lanes, paths, providers, verdict
-from yarakashi.commands import TEST_PREFIX, workdir_machines
+from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, paths, providers, verdict
+from yarakashi.commands import TEST_PREFIX, pytest_args as split_pytest_args, workdir_machines
 from yarakashi.progress import say
 
 
@@ -53,7 +53,7 @@ def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, 
             if repeat > 1:
                 say(f"{lab.name}: run {n} of {repeat}")
             with failures.step(f"the tests of {lab.name}, run {n} of {repeat}"):
-                code = pytest(["-s", "-v", str(module), f"--junitxml={xml}", *commands.pytest_args(pytest_args)])
+                code = pytest(["-s", "-v", str(module), f"--junitxml={xml}", *split_pytest_args(pytest_args)])
             runs.append((code, time.monotonic() - start, lanes.outcomes([xml])))
     except failures.Interrupted as exc:
         _sweep_test_vms([lab.name], exc)

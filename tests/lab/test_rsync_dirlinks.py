@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from yarakashi.machine import Machine
+from yarakashi.steps import StepRun
 from yarakashi.progress import say
 
 from .conftest import running_vm
@@ -29,7 +30,8 @@ SKIPPED_SYMLINK = 'skipping non-regular file "etc/mysql/my.cnf"'
 LONE_LIB = "lib/"
 
 
-def lines_of(ended) -> list[str]:  # type: ignore[no-untyped-def]
+def lines_of(ended: StepRun) -> list[str]:
+    """What a step printed, a line each (as the post quotes make's output)."""
     return ended.output.splitlines()
 
 
