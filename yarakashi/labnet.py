@@ -37,6 +37,8 @@ POOL_PATH = Path("/var/lib/libvirt/images")
 LIBVIRT_SOCKET = Path("/run/libvirt/libvirt-sock")
 URI = "qemu:///system"
 LOCK = Path("/run/yarakashi/labnet.lock")
+#: Where the device libvirtd sees as /dev/kvm under TCG is made (see _without_kvm).
+NO_KVM = Path("/run/yarakashi/no-kvm")
 #: True once this process started libvirtd (an interrupted task then stops it again).
 started_here = False
 
@@ -138,15 +140,26 @@ def _ensure() -> str:
 
 
 def _without_kvm(*argv: str) -> list[str]:
-    """``argv`` in a private mount namespace where /dev/kvm is /dev/null, under TCG.
+    """``argv`` in a private mount namespace where KVM cannot be used, under TCG.
 
-    Here /dev/kvm exists but nested KVM hangs: libvirtd would probe QEMU with
-    ``accel=kvm:tcg`` before every domain start and wait minutes each time. With KVM masked
-    it probes TCG once and caches the result. Nothing is mounted in the host's namespace.
+    Here /dev/kvm exists but nested KVM hangs. libvirtd probes QEMU's capabilities with KVM
+    whenever the device is open to the user QEMU runs as, and when that probe ends without
+    KVM it counts its cache as stale and probes again at every domain define: 24 s each,
+    twice per ``vagrant up`` (measured here with libvirt 9.0's debug log: "KVM was not enabled
+    when probing ..., but it should be usable now"). So /dev/kvm becomes a mode-000 device node
+    (on a tmpfs of the namespace's own): the user QEMU runs as (Debian: libvirt-qemu) cannot
+    open it, libvirtd probes TCG once and keeps the result. A device node, as /dev/kvm was:
+    libvirtd moves mounts under /dev into each guest's own /dev and refuses a regular file.
+    Nothing is mounted in the host's namespace.
+
+    >>> _without_kvm("libvirtd", "-d")[-2:]
+    ['libvirtd', '-d']
     """
     if os.environ.get("YARAKASHI_ACCEL", "tcg") != "tcg" or not Path("/dev/kvm").exists():
         return list(argv)
-    script = 'mount --bind /dev/null /dev/kvm && exec "$@"'
+    NO_KVM.mkdir(parents=True, exist_ok=True)
+    script = (f"mount -t tmpfs -o size=64k,mode=0700 yarakashi-no-kvm {NO_KVM} && mknod -m 000 {NO_KVM}/kvm c 1 3"
+              f' && mount --bind {NO_KVM}/kvm /dev/kvm && exec "$@"')
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
 
 

@@ -27,7 +27,7 @@ from .conftest import CREATED
 
 #: For the lane scheduler (yarakashi.lanes): two VMs, one after the other; each a start and
 #: two checks with real reboots.
-TEST_MINUTES = 14  # apparmor-cache 468 s measured in fresh clone 8's suite (bench/results.md, session 6)
+TEST_MINUTES = 14  # 812 s measured in fresh clone 11 (two trainees; session 7)
 LAB, PLATFORM = "apparmor-cache", "debian12-merged"
 #: The name trainees type (lab.toml alias): what the team saw, not the cause.
 TRAINEE = "db-stops-after-reboot"

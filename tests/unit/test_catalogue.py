@@ -87,7 +87,7 @@ def test_unknown_keys_in_platforms_toml_are_rejected(tmp_path, monkeypatch) -> N
     monkeypatch.setattr(paths, "REPO", tmp_path)
     catalogue.platforms.cache_clear()
     try:
-        with pytest.raises(YarakashiError, match=r"\[platforms.x\]: unknown key 'sweet'; valid keys: box, boxes, evidence, kind, os"):
+        with pytest.raises(YarakashiError, match=r"\[platforms.x\]: unknown key 'sweet'; valid keys: box, boxes, evidence, guest, kind, os"):
             catalogue.platforms()
     finally:
         catalogue.platforms.cache_clear()
