@@ -3,7 +3,7 @@
 Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
-    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, pair, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
     sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
@@ -61,6 +61,39 @@ def bench_up() -> None:
         timed(f"lab.up rsync-dirlinks --platform {name} (one VM, box in pool)", m.up)
         timed(f"lab.reboot ({name}, real reboot until SSH)", m.reboot)
         timed(f"lab.destroy ({name})", m.destroy)
+
+
+def bench_pair() -> None:
+    """``lab.up`` of two labs alone, then both at once: does either slow past 1.5x?"""
+    import threading
+
+    pair = [Machine(catalogue.lab(name), catalogue.platform("debian12-merged"), "bench") for name in ("rsync-dirlinks", "memory-engine")]
+    alone: dict[str, float] = {}
+    try:
+        for m in pair:
+            m.destroy()
+            alone[m.lab.name] = timed(f"lab.up {m.lab.name} alone (box in pool)", m.up)
+            m.destroy()
+        together: dict[str, float] = {}
+
+        def up(m: Machine) -> None:
+            start = time.monotonic()
+            m.up()
+            together[m.lab.name] = time.monotonic() - start
+
+        threads = [threading.Thread(target=up, args=(m,)) for m in pair]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rows.append(("both at once, wall", time.monotonic() - start))
+        for name, took in together.items():
+            rows.append((f"lab.up {name} beside the other", took))
+            print(f"[bench] ratio together/alone {name}: {took / alone[name]:.2f}")
+    finally:
+        for m in pair:
+            m.destroy()
 
 
 def bench_steps() -> None:
@@ -178,7 +211,7 @@ def bench_suite() -> None:
                 rows.append((f"{xml.stem}: {case.get('name')}", float(case.get("time", 0))))
 
 
-PARTS = {"boxes": bench_boxes, "up": bench_up, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,
+PARTS = {"boxes": bench_boxes, "up": bench_up, "pair": bench_pair, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,
          "corpus": bench_corpus, "rsync": bench_rsync,
          "apparmor": bench_apparmor,
          "workshop": bench_workshop, "memory": bench_memory, "suite": bench_suite}

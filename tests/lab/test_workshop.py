@@ -2,7 +2,8 @@
 lab.check --mine FAIL, lab.reset, a right fix, lab.check --mine PASS. Key lines asserted in
 Japanese and in English. apparmor-cache with the workshop's 120 s start timeout and the team's
 one-boot workaround; rsync-dirlinks for a named trainee (--trainee), who types `make deploy`
-in the guest as the team did, then fixes the Makefile.
+in the guest as the team did, then fixes the Makefile; memory-engine for another, who first gives
+InnoDB most of the RAM, then a pool that leaves the server its headroom.
 
 The tasks run as a trainee types them, with a checkout id and work directory of their own, so
 that the trainee's lab (instance ``main``) never touches a developer's.
@@ -25,13 +26,14 @@ from yarakashi.progress import say
 
 from .conftest import CREATED
 
-#: For the lane scheduler (yarakashi.lanes): two VMs, one after the other; each a start and
+#: For the lane scheduler (yarakashi.lanes): three VMs, one after the other; each a start and
 #: two checks with real reboots.
-TEST_MINUTES = 14  # 812 s measured in fresh clone 11 (two trainees; session 7)
+TEST_MINUTES = 20  # 812 s for the first two trainees in fresh clone 11 (session 7); memory-engine's about 6 min more
 LAB, PLATFORM = "apparmor-cache", "debian12-merged"
 #: The name trainees type (lab.toml alias): what the team saw, not the cause.
 TRAINEE = "db-stops-after-reboot"
 RSYNC_LAB, RSYNC_TRAINEE, WHO = "rsync-dirlinks", "deploy-broke-every-command", "alice"
+MEMORY_LAB, MEMORY_TRAINEE, WHO2 = "memory-engine", "tuning-froze-the-server", "bob"
 LIBVIRT = providers.get("libvirt")
 
 
@@ -42,9 +44,11 @@ def trainee(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {"YARAKASHI_CHECKOUT_ID": checkout, "YARAKASHI_WORK": str(tmp_path / "work"), "LANG": "C.UTF-8"}
     CREATED.add(f"yk-{checkout}-{LAB}-{PLATFORM}-main-default")
     CREATED.add(f"yk-{checkout}-{RSYNC_LAB}-{PLATFORM}-t-{WHO}-default")
+    CREATED.add(f"yk-{checkout}-{MEMORY_LAB}-{PLATFORM}-t-{WHO2}-default")
     yield env
     invoke(env, "lab.destroy", LAB)
     invoke(env, "lab.destroy", RSYNC_LAB, "--trainee", WHO)
+    invoke(env, "lab.destroy", MEMORY_LAB, "--trainee", WHO2)
     LIBVIRT.sweep(f"yk-{checkout}-")
 
 
@@ -142,6 +146,45 @@ def test_a_named_trainee_breaks_the_deploy_and_fixes_the_makefile(trainee) -> No
                      "&& make deploy", RSYNC_LAB, f"t-{WHO}")
     assert fixed.returncode == 0 and "lib/" not in fixed.stdout.splitlines(), fixed.stdout
     right = invoke(trainee, "lab.check", RSYNC_TRAINEE, "--mine", *who)
+    assert right.returncode == 0, right.stdout[-3000:]
+    assert right.stdout.rstrip().endswith("observed: PASS")
+    assert "1 of 4 hints, 1 resets" in right.stdout
+
+
+def test_a_trainee_gives_innodb_most_of_the_ram_then_leaves_headroom(trainee) -> None:
+    who, instance = ("--trainee", WHO2), f"t-{WHO2}"
+    started = invoke(trainee, "lab.start", MEMORY_TRAINEE, *who)  # LANG=C: English
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert started.stdout.startswith('# Brief: "put it all in memory, it will be faster"')
+    assert "The clock runs: 30 minutes" in started.stdout
+    home = guest_home(trainee, MEMORY_LAB, instance)
+    assert not {"yarakashi", "yarakashi-steps"} & set(home), "the lab's files were left in the guest"
+
+    hint = invoke(trainee, "lab.hint", MEMORY_TRAINEE, "--lang", "ja", *who)
+    assert hint.returncode == 0 and f"{MEMORY_TRAINEE} のヒント 1/4:" in hint.stdout
+
+    # Fast, the InnoDB way, but the pool takes three quarters of a 1 GiB server: the check's
+    # headroom rule fails it (a pool fills as the data is read, and the server runs out).
+    greedy = in_guest(trainee, "printf '[mysqld]\\ninnodb_buffer_pool_size = 768M\\n' | sudo tee /etc/mysql/conf.d/tuning.cnf "
+                      "&& sudo systemctl restart mariadb", MEMORY_LAB, instance)
+    assert greedy.returncode == 0, greedy.stderr
+    wrong = invoke(trainee, "lab.check", MEMORY_TRAINEE, "--mine", "--json", *who)
+    assert wrong.returncode == 1, wrong.stderr[-2000:]
+    report = json.loads(wrong.stdout)
+    assert report["verdict"] == "FAIL" and report["workshop"]["trainee"] == WHO2 and report["workshop"]["hints"] == 1
+    failed = {c["check"] for phase in report["phases"] for c in phase["checks"] if not c["passed"]}
+    assert "innodb_buffer_pool_size at most half the RAM" in failed, failed
+
+    reset = invoke(trainee, "lab.reset", MEMORY_TRAINEE, *who)
+    assert reset.returncode == 0
+    assert f"Back at the start of {MEMORY_TRAINEE} after" in reset.stdout and "1 hints" in reset.stdout
+    assert "tuning.cnf" not in in_guest(trainee, "ls /etc/mysql/conf.d", MEMORY_LAB, instance).stdout, "the reset kept the change"
+
+    # A right one, written as a trainee would: under a fifth of the RAM, in the other directory Debian reads.
+    right_fix = in_guest(trainee, "printf '[mysqld]\\ninnodb_buffer_pool_size = 192M\\n' | sudo tee /etc/mysql/conf.d/tuning.cnf "
+                         "&& sudo systemctl restart mariadb", MEMORY_LAB, instance)
+    assert right_fix.returncode == 0, right_fix.stderr
+    right = invoke(trainee, "lab.check", MEMORY_TRAINEE, "--mine", *who)
     assert right.returncode == 0, right.stdout[-3000:]
     assert right.stdout.rstrip().endswith("observed: PASS")
     assert "1 of 4 hints, 1 resets" in right.stdout
