@@ -95,7 +95,23 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
             say(f"lane {n} ended without a report (exit {code}): counted as one failed test")
             totals["failed"] += 1
     say(critical_path([xml for _, xml in procs]))
-    return max(codes, default=5), totals
+    return worst(codes, sum(totals.values())), totals
+
+
+#: pytest's exit code when it collected no test (a ``-k`` filter can leave a lane empty).
+NO_TESTS = 5
+
+
+def worst(codes: list[int], ran: int) -> int:
+    """The exit code of several pytest runs that ran ``ran`` tests in all: the worst of them, where
+    "no tests collected" counts only when no run had a test.
+
+    >>> worst([0, 5], ran=1), worst([5, 5], ran=0), worst([1, 5], ran=3), worst([], ran=0)
+    (0, 5, 1, 5)
+    """
+    if not ran:
+        return max(codes, default=NO_TESTS)
+    return max((c for c in codes if c != NO_TESTS), default=0)
 
 
 def _label(case: ET.Element) -> str:

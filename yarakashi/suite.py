@@ -140,8 +140,8 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: flo
             raise
         if not providers.get("libvirt").vms("yk-"):
             labnet.teardown()
-        code = max(code, lab_code)
         totals = {k: totals[k] + lab_totals[k] for k in totals}
+        code = lanes.worst([code, lab_code], sum(totals.values()))
     merged = lanes.merge([xml, *sorted(xml.parent.glob("lane-*.xml"))] if not unit_only else [xml], xml.parent / "suite.xml")
     say(f"JUnit report of the whole run: {merged}")
     if code == 124:

@@ -28,7 +28,7 @@ from .conftest import CREATED
 
 #: For the lane scheduler (yarakashi.lanes): three VMs, one after the other; each a start and
 #: two checks with real reboots.
-TEST_MINUTES = 20  # 812 s for the first two trainees in fresh clone 11 (session 7); memory-engine's about 6 min more
+TEST_MINUTES = 20  # 744 s for the first two trainees in fresh clone 12 (session 8); memory-engine's about 7 min more
 LAB, PLATFORM = "apparmor-cache", "debian12-merged"
 #: The name trainees type (lab.toml alias): what the team saw, not the cause.
 TRAINEE = "db-stops-after-reboot"
