@@ -3,7 +3,7 @@
 Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
-    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, pair, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, pair, trainees, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
     sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
@@ -93,6 +93,36 @@ def bench_pair() -> None:
             print(f"[bench] ratio together/alone {name}: {took / alone[name]:.2f}")
     finally:
         for m in pair:
+            m.destroy()
+
+
+def bench_trainees(most: int = 8) -> None:
+    """Idle trainee VMs on this host, added one at a time: does every trainee still get a new
+    shell (SSH session running ``true``) in under 2 s? Stops past 2 s or at ``most``."""
+    import os
+
+    os.environ["YARAKASHI_MAX_GUESTS"] = str(most)  # the suite's cap (capacity.py) is for busy guests
+    lab, plat = catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged")
+    made: list[Machine] = []
+    try:
+        for n in range(1, most + 1):
+            m = Machine(lab, plat, f"t-bench{n}")
+            m.destroy()
+            timed(f"lab.up of trainee VM {n} (the others idle)", m.up)
+            made.append(m)
+            time.sleep(20)  # the new guest's boot settles
+            worst = 0.0
+            for each in made:
+                for _ in range(3):
+                    start = time.monotonic()
+                    each.ssh("true", timeout=30)
+                    worst = max(worst, time.monotonic() - start)
+            rows.append((f"{n} trainee VMs: slowest new shell of {3 * n}", worst))
+            print(f"[bench] {n} trainee VMs: slowest new shell {worst:.2f} s", flush=True)
+            if worst > 2:
+                break
+    finally:
+        for m in made:
             m.destroy()
 
 
@@ -211,7 +241,7 @@ def bench_suite() -> None:
                 rows.append((f"{xml.stem}: {case.get('name')}", float(case.get("time", 0))))
 
 
-PARTS = {"boxes": bench_boxes, "up": bench_up, "pair": bench_pair, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,
+PARTS = {"boxes": bench_boxes, "up": bench_up, "pair": bench_pair, "trainees": bench_trainees, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,
          "corpus": bench_corpus, "rsync": bench_rsync,
          "apparmor": bench_apparmor,
          "workshop": bench_workshop, "memory": bench_memory, "suite": bench_suite}

@@ -21,9 +21,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import signal
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +39,20 @@ POOL_PATH = Path("/var/lib/libvirt/images")
 LIBVIRT_SOCKET = Path("/run/libvirt/libvirt-sock")
 URI = "qemu:///system"
 LOCK = Path("/run/yarakashi/labnet.lock")
+#: The guests' network, as vagrant-libvirt names and addresses its management network (isolated:
+#: no forwarding, DHCP only). Made here, under LOCK, before any ``vagrant up``: vagrant-libvirt
+#: serialises its network set-up only inside one process, so two ``vagrant up`` at once both
+#: made or started it ("network is already active"), and a failed one removed it from under the
+#: other ("network 'vagrant-libvirt' is not active"), seen in a suite run of session 8. A network
+#: it finds made is one it neither starts nor removes.
+NETWORK = "vagrant-libvirt"
+NETWORK_XML = f"""<network>
+  <name>{NETWORK}</name>
+  <ip address="192.168.121.1" netmask="255.255.255.0">
+    <dhcp><range start="192.168.121.2" end="192.168.121.254"/></dhcp>
+  </ip>
+</network>
+"""
 #: Where the device libvirtd sees as /dev/kvm under TCG is made (see _without_kvm).
 NO_KVM = Path("/run/yarakashi/no-kvm")
 #: True once this process started libvirtd (an interrupted task then stops it again).
@@ -124,6 +140,7 @@ def _ensure() -> str:
     if running and not in_namespace():
         _wait_socket()
         _ensure_pool()
+        _ensure_network()
         return "host"
     if not running:
         global started_here
@@ -136,6 +153,7 @@ def _ensure() -> str:
         _run("ip", "netns", "exec", NAMESPACE, *_without_kvm("libvirtd", "-d"))
     _wait_socket()
     _ensure_pool()
+    _ensure_network()
     return "namespace"
 
 
@@ -170,6 +188,17 @@ def _ensure_pool() -> None:
         virsh("pool-autostart", POOL)
     if "running" not in virsh("pool-info", POOL).stdout:
         virsh("pool-start", POOL)
+
+
+def _ensure_network() -> None:
+    """Define (once) and start the guests' network (see ``NETWORK_XML``)."""
+    if virsh("net-info", NETWORK, check=False).returncode != 0:
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as fh:
+            fh.write(NETWORK_XML)
+            fh.flush()
+            virsh("net-define", fh.name)
+    if not re.search(r"^Active:\s+yes", virsh("net-info", NETWORK).stdout, re.M):
+        virsh("net-start", NETWORK)
 
 
 def _namespace_pids() -> list[int]:
