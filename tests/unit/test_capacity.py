@@ -4,6 +4,7 @@ holds the places, and ends in one clear line; places of dead makers do not count
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,32 @@ def test_the_lab_network_stays_up_while_another_process_makes_a_vm(monkeypatch, 
         maker.wait()
     assert labnet.teardown() is True
     assert torn == [True]
+
+
+@pytest.mark.parametrize("state, expected", [
+    ("missing", ["net-info", "net-define", "net-info", "net-start"]),
+    ("inactive", ["net-info", "net-info", "net-start"]),
+    ("active", ["net-info", "net-info"]),
+])
+def test_the_guests_network_is_made_before_any_vagrant_up(monkeypatch, state, expected) -> None:
+    """Two ``vagrant up`` at once both set up vagrant-libvirt's network (its lock is per process):
+    "network is already active", then the failed one removed it from under the other. labnet
+    makes it first, under its own lock, so vagrant-libvirt finds it made and active."""
+    calls: list[str] = []
+    defined: list[str] = []
+
+    def virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        calls.append(args[0])
+        if args[0] == "net-define":
+            defined.append(Path(args[1]).read_text())
+        if args[0] == "net-info" and state == "missing" and not defined:
+            return subprocess.CompletedProcess(args, 1, "", "error: network not found")
+        active = "yes" if state == "active" else "no"
+        return subprocess.CompletedProcess(args, 0, f"Name:           vagrant-libvirt\nActive:         {active}\n", "")
+
+    monkeypatch.setattr(labnet, "virsh", virsh)
+    labnet._ensure_network()
+    assert calls == expected
+    if defined:
+        assert "<name>vagrant-libvirt</name>" in defined[0] and 'address="192.168.121.1"' in defined[0]
+        assert "<forward" not in defined[0], "the lab network forwards nothing"
