@@ -3,7 +3,7 @@
 Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
-    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, pair, trainees, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, pair, pair-1vcpu, trainees, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
     sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
@@ -63,16 +63,20 @@ def bench_up() -> None:
         timed(f"lab.destroy ({name})", m.destroy)
 
 
-def bench_pair() -> None:
-    """``lab.up`` of two labs alone, then both at once: does either slow past 1.5x?"""
+def bench_pair(cpus: int | None = None) -> None:
+    """``lab.up`` of two labs alone, then both at once: does either slow past 1.5x? With
+    ``cpus``, every guest gets that many vCPUs instead of its lab's own."""
+    import dataclasses
     import threading
 
-    pair = [Machine(catalogue.lab(name), catalogue.platform("debian12-merged"), "bench") for name in ("rsync-dirlinks", "memory-engine")]
+    labs = [catalogue.lab(name) for name in ("rsync-dirlinks", "memory-engine")]
+    pair = [Machine(dataclasses.replace(lab, cpus=cpus or lab.cpus), catalogue.platform("debian12-merged"), "bench") for lab in labs]
+    each = f", {cpus} vCPU each" if cpus else ""
     alone: dict[str, float] = {}
     try:
         for m in pair:
             m.destroy()
-            alone[m.lab.name] = timed(f"lab.up {m.lab.name} alone (box in pool)", m.up)
+            alone[m.lab.name] = timed(f"lab.up {m.lab.name} alone (box in pool{each})", m.up)
             m.destroy()
         together: dict[str, float] = {}
 
@@ -87,9 +91,9 @@ def bench_pair() -> None:
             t.start()
         for t in threads:
             t.join()
-        rows.append(("both at once, wall", time.monotonic() - start))
+        rows.append((f"both at once, wall{each}", time.monotonic() - start))
         for name, took in together.items():
-            rows.append((f"lab.up {name} beside the other", took))
+            rows.append((f"lab.up {name} beside the other{each}", took))
             print(f"[bench] ratio together/alone {name}: {took / alone[name]:.2f}")
     finally:
         for m in pair:
@@ -181,6 +185,7 @@ def bench_vcpus() -> None:
         try:
             timed(f"lab.up rsync-dirlinks debian12-merged, {cpus} vCPU", m.up)
             timed(f"real reboot until SSH, {cpus} vCPU", m.reboot)
+            timed(f"the prepare step (the team's repository), {cpus} vCPU", lambda: m.run("prepare"))
             timed(f"the fixed deploy step, {cpus} vCPU", lambda: m.run("fix"))
         finally:
             m.destroy()
@@ -241,7 +246,7 @@ def bench_suite() -> None:
                 rows.append((f"{xml.stem}: {case.get('name')}", float(case.get("time", 0))))
 
 
-PARTS = {"boxes": bench_boxes, "up": bench_up, "pair": bench_pair, "trainees": bench_trainees, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,
+PARTS = {"boxes": bench_boxes, "up": bench_up, "pair": bench_pair, "pair-1vcpu": lambda: bench_pair(cpus=1), "trainees": bench_trainees, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,
          "corpus": bench_corpus, "rsync": bench_rsync,
          "apparmor": bench_apparmor,
          "workshop": bench_workshop, "memory": bench_memory, "suite": bench_suite}

@@ -8,7 +8,7 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$YK_LAB_DIR/common/guard.sh"
 # shellcheck source=provisioning/rsync-dirlinks/lib.sh
 . "$YK_LAB_DIR/rsync-dirlinks/lib.sh"
-[ -d "$TEAM_REPO" ] || bash "$YK_LAB_DIR/rsync-dirlinks/prepare.sh"
+require_team_repo
 sed -i 's/rsync -v -r /rsync -K -v -r /' "$TEAM_REPO/Makefile"
 grep -n 'rsync' "$TEAM_REPO/Makefile"
 make_deploy

@@ -7,6 +7,11 @@
 TEAM_USER=${TEAM_USER:-vagrant}
 TEAM_REPO=/home/$TEAM_USER/isucon10-final
 
+# The prepare step checks the repository out; a deploy without it stops here, saying so.
+require_team_repo() {
+  [ -d "$TEAM_REPO" ] || { echo "no team repository at $TEAM_REPO: run the prepare step first" >&2; exit 1; }
+}
+
 # `make deploy` as the team ran it: as the login user, the Makefile calling sudo itself.
 make_deploy() {
   echo "$TEAM_USER@$(hostname):~/isucon10-final\$ make deploy"
