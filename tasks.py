@@ -116,6 +116,7 @@ def up(c, name, platform=None):
 
 LANG = {"lang": "en or ja (default: ja under a Japanese locale, else en)"}
 TRAINEE = {"trainee": "a trainee's name (a-z, 0-9): several trainees on one host each have their own lab VM"}
+MACHINE = {"machine": "another server of the lab, for a lab with several (apparmor-cache: s1, the app server)"}
 
 
 @task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
@@ -144,12 +145,12 @@ def hint(c, name, platform=None, lang=None, trainee=None):
     print(commands.workshop_hint(name, platform, lang, trainee))
 
 
-@task(help={**PLATFORM, "step": "a step of the lab (lab.toml [steps])", "script": "run this script instead", **TRAINEE})
+@task(help={**PLATFORM, "step": "a step of the lab (lab.toml [steps])", "script": "run this script instead", **TRAINEE, **MACHINE})
 @friendly
 @as_root
-def run(c, name, step, platform=None, script=None, trainee=None):
+def run(c, name, step, platform=None, script=None, trainee=None, machine=None):
     """Run a step of a lab on its VM: invoke lab.run rsync-dirlinks break --platform debian12-merged."""
-    ended = commands.run(name, step, platform, script, trainee)
+    ended = commands.run(name, step, platform, script, trainee, machine)
     if not ended:
         raise Exit(f"{ended.describe()} (for a break that may be the point); see the log above", code=1)
 
@@ -253,12 +254,12 @@ def status(c):
     print(commands.status())
 
 
-@task(help={**PLATFORM, **TRAINEE})
+@task(help={**PLATFORM, **TRAINEE, **MACHINE})
 @friendly
 @as_root
-def ssh(c, name, platform=None, trainee=None):
-    """Open a shell on a lab VM."""
-    commands.ssh(name, platform, trainee)
+def ssh(c, name, platform=None, trainee=None, machine=None):
+    """Open a shell on a lab VM: invoke lab.ssh apparmor-cache (the database server s2), --machine s1 (the app server)."""
+    commands.ssh(name, platform, trainee, machine)
 
 
 @task(help={"name": "a lab, or 'all': every yk- VM, then libvirtd and the lab network namespace",

@@ -40,7 +40,7 @@ LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
 #: The keys a lab.toml may have (anything else is a typo, and an error).
 LAB_KEYS = ("title", "title_ja", "alias", "symptom", "symptom_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
             "packages", "check", "fixed", "offline_evidence", "start", "start_timeout_unit", "hints", "hints_ja", "steps", "timeline",
-            "platform_steps",
+            "platform_steps", "hostname", "machines", "apps",
             "retest", "expect", "verdict")
 #: A lab's alias (the trainees' name for it).
 ALIAS = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -78,15 +78,16 @@ class Mark:
     label_ja: str
     post_at: str = ""  # HH:MM:SS in the post's log, the same day
     post_line: str = ""
+    machine: str = ""  # whose journal shows it: the lab's VM (""), or another machine of the lab ("s1")
 
     @classmethod
     def from_table(cls, table: dict, where: str = "[[timeline]]") -> "Mark":
         """``Mark.from_table({"match": "x", "label": "l", "label_ja": "j"}).label == "l"``"""
-        known_keys(table, ("match", "label", "label_ja", "post_at", "post_line"), where)
+        known_keys(table, ("match", "label", "label_ja", "post_at", "post_line", "machine"), where)
         try:
             re.compile(table["match"])
             return cls(table["match"], table["label"], table["label_ja"], str(table.get("post_at", "")),
-                       str(table.get("post_line", "")))
+                       str(table.get("post_line", "")), str(table.get("machine", "")))
         except KeyError as exc:
             raise YarakashiError(f"{where}: missing key {exc}") from None
         except re.error as exc:
@@ -107,6 +108,50 @@ class Spec:
         """``Spec.from_table({"services": ["mariadb.service"]}).services == ("mariadb.service",)``"""
         known_keys(table, ("services", "data", "data_written"), where)
         return cls(tuple(table.get("services", ())), str(table.get("data", "")), str(table.get("data_written", "")))
+
+
+@dataclass(frozen=True)
+class Server:
+    """Another guest of the lab, in the same Vagrantfile (lab.toml ``[machines.NAME]``), on the
+    same lab network: the post's app server ``s1`` beside the database the lab breaks.
+
+    >>> Server.from_table("s1", {"memory": 512}).cpus
+    1
+    """
+
+    name: str
+    memory: int = 512
+    cpus: int = 1
+
+    @classmethod
+    def from_table(cls, name: str, table: dict, where: str = "[machines]") -> "Server":
+        known_keys(table, ("memory", "cpus"), where)
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,15}", name) or name == "default":
+            raise YarakashiError(f"{where}: a machine's name is a short host name (not 'default'), not {name!r}")
+        return cls(name, int(table.get("memory", 512)), int(table.get("cpus", 1)))
+
+
+@dataclass(frozen=True)
+class App:
+    """A lab's program built into its platforms' boxes (lab.toml ``[apps.NAME]``): the Go main
+    package in ``source`` (a directory of the lab's), built with Debian's ``packages``, which
+    leave the box afterwards.
+
+    >>> App.from_table("isuumo", {"source": "isuumo", "packages": ["golang-go"]}, paths.LABS / "apparmor-cache").source.name
+    'isuumo'
+    """
+
+    name: str
+    source: Path
+    packages: tuple[str, ...]
+
+    @classmethod
+    def from_table(cls, name: str, table: dict, lab_dir: Path, where: str = "[apps]") -> "App":
+        known_keys(table, ("source", "packages"), where)
+        source = (lab_dir / str(table.get("source", ""))).resolve()
+        if not (source / "main.go").is_file() or lab_dir.resolve() not in source.parents:
+            raise YarakashiError(f"{where}: source must be a directory of the lab's with a main.go, not {table.get('source')!r}")
+        return cls(name, source, tuple(table.get("packages", ())))
 
 
 def choose(kind: str, name: str, valid: list[str] | tuple[str, ...], context: str = "") -> str:
@@ -190,6 +235,9 @@ class Lab:
     hints_ja: tuple[str, ...] = ()
     platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
     retest: Spec = Spec()
+    hostname: str = ""  # the lab VM's host name beside other machines (the post's ``s2``)
+    machines: tuple[Server, ...] = ()
+    apps: tuple[App, ...] = ()
 
     @property
     def trainee_name(self) -> str:
@@ -199,8 +247,8 @@ class Lab:
     def steps_for(self, platform: str) -> dict[str, str]:
         """The lab's steps on ``platform``: ``[steps]`` with ``[platform_steps."<platform>"]`` on top.
 
-        >>> sorted(lab("apparmor-cache").steps_for("ubuntu-18.04").items())[0]
-        ('break', 'provisioning/apparmor-cache/ubuntu/swap-to-mariadb.sh')
+        >>> lab("apparmor-cache").steps_for("ubuntu-18.04")["break"]
+        'provisioning/apparmor-cache/ubuntu/swap-to-mariadb.sh'
         """
         return {**self.steps, **self.platform_steps.get(platform, {})}
 
@@ -290,6 +338,9 @@ def load_lab(path: Path) -> Lab:
             hints_ja=tuple(data.get("hints_ja", ())),
             platform_steps={k: dict(v) for k, v in data.get("platform_steps", {}).items()},
             retest=Spec.from_table(data.get("retest", {}), f"{path / 'lab.toml'} [retest]"),
+            hostname=str(data.get("hostname", "")),
+            machines=tuple(Server.from_table(k, v, f"{path / 'lab.toml'} [machines.{k}]") for k, v in data.get("machines", {}).items()),
+            apps=tuple(App.from_table(k, v, path, f"{path / 'lab.toml'} [apps.{k}]") for k, v in data.get("apps", {}).items()),
         )
     except KeyError as exc:
         raise YarakashiError(f"{path / 'lab.toml'}: missing key {exc}") from exc
@@ -304,6 +355,9 @@ def load_lab(path: Path) -> Lab:
     for plat in lab.platforms:
         for step, script in lab.steps_for(plat).items():
             _check_step(lab, step, script)
+    for mark in lab.timeline:
+        if mark.machine:
+            choose("machine", mark.machine, [m.name for m in lab.machines], f"in [[timeline]] of lab {lab.name}")
     for step in lab.check:
         choose("step", step, [*lab.steps, *BUILTIN_STEPS], f"in the check list of lab {lab.name}")
     for step in lab.start:
@@ -361,3 +415,8 @@ def lab(name: str) -> Lab:
 def repo_packages(plat: Platform) -> tuple[str, ...]:
     """Packages the labs of ``plat`` install, baked into its box's local apt repo."""
     return tuple(sorted({p for lb in labs().values() if plat.name in lb.platforms for p in lb.packages}))
+
+
+def box_apps(plat: Platform) -> tuple[App, ...]:
+    """Programs the labs of ``plat`` build into its box."""
+    return tuple(app for lb in labs().values() if plat.name in lb.platforms for app in lb.apps)

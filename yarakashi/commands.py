@@ -14,7 +14,7 @@ from pathlib import Path
 
 from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, labnet, paths, providers, retest, timeline, vagrantfile, verdict, workshop
 from yarakashi import corpus as corpus_lib
-from yarakashi.machine import Machine
+from yarakashi.machine import Machine, introduce
 from yarakashi.steps import StepRun
 from yarakashi.progress import say
 
@@ -63,6 +63,16 @@ def existing(lab_name: str, platform: str | None, instance: str = "main") -> Mac
         choices = ", ".join(catalogue.lab(lab_name).platforms)
         raise YarakashiError(f"{len(found)} VMs of {lab_name} exist; name one with --platform ({choices})")
     return found[0]
+
+
+def on_machine(m: Machine, machine: str | None) -> Machine:
+    """``m`` (also called by the lab's host name, ``s2``), or the lab's other machine called
+    ``machine`` (``s1``); another name is an error naming the lab's machines."""
+    if not machine or machine in ("default", m.lab.hostname):
+        return m
+    found = {o.vm: o for o in m.others()}
+    catalogue.choose("machine", machine, [m.lab.hostname or "default", *found], f"of lab {m.lab.name}")
+    return found[machine]
 
 
 def made(lab_name: str, platform: str | None, instance: str = "main") -> Machine:
@@ -148,6 +158,11 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
         for m in machines:
             m.up()  # removes its own half-made VM
             done.append(m)
+            if m.others():  # the lab's other servers, on the same network, named as the post names them
+                for other in m.others():
+                    other.up()
+                    done.append(other)
+                introduce([m, *m.others()])
     except failures.Interrupted as exc:
         for m in done:
             m.destroy()
@@ -155,6 +170,8 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
         raise
     for m in machines:
         say(f"ready: {m.domain}  (ssh: ./run lab.ssh {lab_name} --platform {m.platform.name})")
+        for other in m.others():
+            say(f"ready: {other.domain}  ({other.vm}: ./run lab.ssh {lab_name} --platform {m.platform.name} --machine {other.vm})")
     return machines
 
 
@@ -191,11 +208,12 @@ def _started(lab_name: str, platform: str | None, trainee: str | None = None) ->
     return existing(lab_name, platform, instance)
 
 
-def run(lab_name: str, phase: str, platform: str | None, script: str | None, trainee: str | None = None) -> StepRun:
-    """Run a scripted phase; ``script`` replaces the lab's own script for that phase."""
+def run(lab_name: str, phase: str, platform: str | None, script: str | None, trainee: str | None = None,
+        machine: str | None = None) -> StepRun:
+    """Run a scripted phase (on the lab's ``machine``, ``s1``); ``script`` replaces the lab's own script for that phase."""
     lab = catalogue.lab(lab_name)
     catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
-    m = existing(lab_name, platform, workshop.instance(trainee))
+    m = on_machine(existing(lab_name, platform, workshop.instance(trainee)), machine)
     if script:
         m.scripts[phase] = Path(script)
     return m.run(phase, check=False)
@@ -318,12 +336,15 @@ def lab_timeline(lab_name: str, platform: str | None, out: str | None = None, tr
         having = ", ".join(n for n, one in catalogue.labs().items() if one.timeline)
         raise YarakashiError(f"lab {lab.name} has no timeline marks ([[timeline]] in lab.toml); labs with them: {having}")
     m = made(lab_name, platform, workshop.instance(trainee))
-    with failures.step(f"reading the journal of {m.name}"):
-        done = m.ssh(f"sudo -n {timeline.JOURNAL}", timeout=120)
-        if done.returncode != 0:
-            raise failures.ToolFailed(f"reading the journal of {m.name} failed: ssh exited {done.returncode}: "
-                                      f"{failures.tail(done.stderr) or 'no output'}")
-    found = timeline.moments(lab.timeline, done.stdout)
+    journals = {}
+    for one in [m, *(o for o in m.others() if o.exists())]:  # s1's marks come from s1's journal
+        with failures.step(f"reading the journal of {one.name}"):
+            done = one.ssh(f"sudo -n {timeline.JOURNAL}", timeout=120)
+            if done.returncode != 0:
+                raise failures.ToolFailed(f"reading the journal of {one.name} failed: ssh exited {done.returncode}: "
+                                          f"{failures.tail(done.stderr) or 'no output'}")
+        journals["" if one is m else one.vm] = done.stdout
+    found = timeline.moments(lab.timeline, journals)
     path = Path(out) if out else paths.WORK / "reports" / f"{lab.name}-{m.platform.name}-{m.instance}-timeline.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(timeline.page(lab, m.platform.name, found))
@@ -345,9 +366,9 @@ def status() -> str:
     return "\n".join(rows)
 
 
-def ssh(lab_name: str, platform: str | None, trainee: str | None = None) -> None:
-    """Open an interactive shell on a lab VM."""
-    m = existing(lab_name, platform, workshop.instance(trainee))
+def ssh(lab_name: str, platform: str | None, trainee: str | None = None, machine: str | None = None) -> None:
+    """Open an interactive shell on a lab VM (the lab's ``machine``, ``s1``)."""
+    m = on_machine(existing(lab_name, platform, workshop.instance(trainee)), machine)
     m.refresh_ssh_config()
     argv = m.guest.argv
     os.execvp(argv[0], argv)

@@ -41,10 +41,14 @@ class Machine:
         instance: str = "main",
         scripts: dict[str, Path] | None = None,
         hypervisor: providers.Provider | None = None,
+        vm: str = "default",
     ):
         catalogue.choose("platform", plat.name, lab.platforms, f"for lab {lab.name}")
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", instance):
             raise YarakashiError(f"instance name must be short lower-case words with '-', not {instance!r}")
+        catalogue.choose("machine", vm, ["default", *(m.name for m in lab.machines)], f"of lab {lab.name}")
+        #: Vagrant's name of the VM: ``default`` (the lab's own), or another machine of the lab (``s1``).
+        self.vm = vm
         self.lab, self.platform, self.instance = lab, plat, instance
         self.scripts = dict(scripts or {})
         #: Seconds a step may run (``lab.check`` bounds the fix); past it the step is ended.
@@ -52,25 +56,32 @@ class Machine:
         self.provider = hypervisor.name if hypervisor else providers.select(plat)
         self.hv = hypervisor or providers.get(self.provider)
         self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
-        self.log = paths.WORK / "logs" / lab.name / f"{plat.name}-{instance}.log"
-        self.ssh_config_path = self.workdir / "ssh_config"
+        own = "" if vm == "default" else f"-{vm}"
+        self.log = paths.WORK / "logs" / lab.name / f"{plat.name}-{instance}{own}.log"
+        self.ssh_config_path = self.workdir / f"ssh_config{own}"
         #: The serial console: written by libvirt while the VM exists, then kept next to the log.
-        self.serial_log = vagrantfile.serial_log(lab, plat, instance)
+        self.serial_log = vagrantfile.serial_log(lab, plat, instance, vm)
         self.kept_serial_log = self.log.with_suffix(".serial.log")
-        self.guest = guest.Endpoint(guest.HOST_ALIAS, self.ssh_config_path, name=self.domain)
+        self.guest = guest.Endpoint(vm, self.ssh_config_path, name=self.domain)
 
     def __repr__(self) -> str:
-        return f"<Machine {self.lab.name} on {self.platform.name} ({self.instance})>"
+        return f"<Machine {self.lab.name} on {self.platform.name} ({self.instance}{'' if self.vm == 'default' else ', ' + self.vm})>"
 
     @property
     def name(self) -> str:
-        """How reports name it: ``memory-engine/debian12-merged (main)``."""
-        return f"{self.lab.name}/{self.platform.name} ({self.instance})"
+        """How reports name it: ``memory-engine/debian12-merged (main)``, ``... (main, s1)``."""
+        return f"{self.lab.name}/{self.platform.name} ({self.instance}{'' if self.vm == 'default' else ', ' + self.vm})"
 
     @property
     def domain(self) -> str:
         """The hypervisor's name of the VM (libvirt domain, VirtualBox VM)."""
-        return vagrantfile.prefix(self.lab, self.platform, self.instance) + "default"
+        return vagrantfile.prefix(self.lab, self.platform, self.instance) + self.vm
+
+    def others(self) -> list["Machine"]:
+        """The lab's other machines in the same Vagrantfile (the post's s1 beside s2)."""
+        if self.vm != "default":
+            return []
+        return [Machine(self.lab, self.platform, self.instance, self.scripts, self.hv, m.name) for m in self.lab.machines]
 
     def vagrant(self) -> vagrant.Vagrant:
         """python-vagrant for the work directory, its output streamed and logged."""
@@ -91,7 +102,7 @@ class Machine:
 
     def exists(self) -> bool:
         """True when Vagrant has created this VM (its id file is there)."""
-        return any((self.workdir / ".vagrant" / "machines" / "default").glob("*/id"))
+        return any((self.workdir / ".vagrant" / "machines" / self.vm).glob("*/id"))
 
     def up(self) -> None:
         """Build the box if needed, render, ``vagrant up``, and write the SSH config.
@@ -107,14 +118,22 @@ class Machine:
             self.hv.prepare()  # again, holding the place: another checkout may have removed the network meanwhile
             # Said inside the step: whoever acts on this line (a test sending SIGINT) is in it.
             say(f"vagrant up: {self.lab.name} on {self.platform.name} ({self.instance}); log: {self.log}")
-            self.vagrant().up(provider=self.provider)
+            self.vagrant().up(provider=self.provider, vm_name=self.vm)
             self.refresh_ssh_config()
         say(f"{self.domain} is up after {time.monotonic() - start:.0f} s")
+
+    def address(self) -> str:
+        """The guest's address on the lab network (the ``HostName`` Vagrant gave for SSH)."""
+        config = self.ssh_config_path.read_text() if self.ssh_config_path.is_file() else ""
+        found = re.search(r"^\s*HostName\s+(\S+)", config, re.M)
+        if not found:
+            raise YarakashiError(f"{self.domain} has no address yet (is it up?)")
+        return found.group(1)
 
     def refresh_ssh_config(self) -> Path:
         """Ask Vagrant for the guest's SSH settings (they change when the guest's IP does)."""
         with failures.step(f"vagrant ssh-config of {self.name}", self.log):
-            return guest.write_ssh_config(self.vagrant().ssh_config(), self.ssh_config_path)
+            return guest.write_ssh_config(self.vagrant().ssh_config(vm_name=self.vm), self.ssh_config_path)
 
     def run(self, phase: str, check: bool = True) -> StepRun:
         """Upload the lab's files and run a scripted phase (prepare, break, fix) as root, over SSH.
@@ -317,7 +336,7 @@ class Machine:
         """Vagrant's state of the VM (``running``, ``shutoff``, ``not_created``...)."""
         if not (self.workdir / "Vagrantfile").exists():
             return "not_created"
-        return self.vagrant().status()[0].state or "unknown"
+        return self.vagrant().status(vm_name=self.vm)[0].state or "unknown"
 
     def _until_gone(self) -> None:
         """Look again after the removal, and remove again: a ``vagrant up`` killed while it
@@ -331,22 +350,44 @@ class Machine:
             self.hv.remove(self)
 
     def destroy(self) -> None:
-        """Hard-stop and remove the VM and its volume; a broken guest cannot power off."""
+        """Hard-stop and remove the VM and its volume (the lab's other machines first: they
+        share its work directory); a broken guest cannot power off."""
+        for other in self.others():
+            other.destroy()
         if (self.workdir / "Vagrantfile").exists() and self.exists():
             self.render()
             say(f"destroying {self.domain}")
             self.hv.hard_stop(self)
             self.hv.before_destroy(self)
             try:
-                self.vagrant().destroy()
+                self.vagrant().destroy(vm_name=self.vm)
             except subprocess.CalledProcessError:
                 pass
         self.hv.remove(self)
         self._until_gone()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.vm == "default":
+            shutil.rmtree(self.workdir, ignore_errors=True)
         if self.serial_log.is_file():  # kept with the Vagrant log, which outlives the VM too
             self.kept_serial_log.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(self.serial_log, self.kept_serial_log)
+
+
+def introduce(machines: list[Machine]) -> None:
+    """Give each of a lab's machines its host name, and every one's address under its name in
+    each ``/etc/hosts``, as a team's servers had them: the app on ``s1`` finds its database as ``s2``.
+
+    The addresses are the lab network's, from Vagrant (libvirt's DHCP keeps them across reboots).
+    """
+    names = {m.vm: (m.lab.hostname or m.lab.name) if m.vm == "default" else m.vm for m in machines}
+    hosts = "".join(f"{m.address()} {names[m.vm]}\n" for m in machines)
+    for m in machines:
+        script = (f"sed -i '/# yarakashi-lab$/d' /etc/hosts && printf %s {shlex.quote(hosts)} | sed 's/$/ # yarakashi-lab/' >> /etc/hosts"
+                  f" && hostnamectl set-hostname {names[m.vm]}")
+        with failures.step(f"naming the machines on {m.name}", m.log):
+            done = m.ssh(f"sudo -n sh -c {shlex.quote(script)}", timeout=60)
+            if done.returncode != 0:
+                raise subprocess.CalledProcessError(done.returncode, ["ssh", m.domain, "/etc/hosts"], done.stdout, done.stderr)
+    say("machines named: " + ", ".join(f"{names[m.vm]} ({m.address()})" for m in machines))
 
 
 #: After a removal: how long to wait before looking again, and how many times.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from yarakashi import catalogue
@@ -54,21 +54,32 @@ def _clock(text: str) -> float:
     return h * 3600 + m * 60 + s
 
 
-def moments(marks: Sequence[catalogue.Mark], journal: str) -> list[Moment]:
-    """Each mark's first journal line (``short-unix`` output) and its post time, from the reboot."""
-    entries = []
+def _entries(journal: str) -> list[tuple[float, str]]:
+    found = []
     for raw in journal.splitlines():
         stamp, _, rest = raw.partition(" ")
         try:
-            entries.append((float(stamp), rest))
+            found.append((float(stamp), rest))
         except ValueError:
             continue
+    return found
+
+
+def moments(marks: Sequence[catalogue.Mark], journal: str | Mapping[str, str]) -> list[Moment]:
+    """Each mark's first journal line (``short-unix`` output) and its post time, from the reboot.
+
+    ``journal`` is the lab VM's, or each machine's by name (``{"": s2's, "s1": s1's}``): the
+    guests' clocks are the host's, so their Unix times share one axis.
+    """
+    journals = {"": journal} if isinstance(journal, str) else journal
+    entries = {name: _entries(text) for name, text in journals.items()}
     reboot = next((_clock(m.post_at) for m in marks if m.post_at), 0.0)
     hits = []
     for mark in marks:
         pattern = re.compile(mark.match)
-        hits.append(next(((at, text) for at, text in entries if pattern.search(text)), None))
-    start = hits[0][0] if hits and hits[0] else entries[0][0] if entries else 0.0
+        hits.append(next(((at, text) for at, text in entries.get(mark.machine, []) if pattern.search(text)), None))
+    own = entries.get("", [])
+    start = hits[0][0] if hits and hits[0] else own[0][0] if own else 0.0
     return [Moment(mark, hit[0] - start if hit else None, _clock(mark.post_at) - reboot if mark.post_at else None,
                    hit[1] if hit else "") for mark, hit in zip(marks, hits)]
 

@@ -27,14 +27,35 @@ BOOT_TIMEOUT = 900
 SERIAL_DIR = Path("/var/log/yarakashi/serial")
 
 
-def serial_log(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> Path:
+def serial_log(lab: catalogue.Lab, plat: catalogue.Platform, instance: str, vm: str = "default") -> Path:
     """The host file a lab VM's serial console is written to while it exists.
 
     >>> from yarakashi import catalogue
     >>> serial_log(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "main").name.endswith("-main-default.log")
     True
     """
-    return SERIAL_DIR / f"{prefix(lab, plat, instance)}default.log"
+    return SERIAL_DIR / f"{prefix(lab, plat, instance)}{vm}.log"
+
+
+@dataclass(frozen=True)
+class Guest:
+    """One VM of the rendered Vagrantfile: the lab's own (``default``) or another machine."""
+
+    name: str
+    memory: int
+    cpus: int
+    serial_log: str
+    primary: bool
+
+
+def guests(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> list[Guest]:
+    """The VMs of the lab's Vagrantfile, its own first; only that one starts with a bare ``vagrant up``.
+
+    >>> [g.name for g in guests(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "main")]
+    ['default', 's1']
+    """
+    own = Guest("default", lab.memory, lab.cpus, str(serial_log(lab, plat, instance)), True)
+    return [own, *(Guest(m.name, m.memory, m.cpus, str(serial_log(lab, plat, instance, m.name)), False) for m in lab.machines)]
 
 
 def libvirt_driver() -> str:
@@ -127,7 +148,7 @@ def render(
         boot_timeout=BOOT_TIMEOUT,
         provisioning=str(paths.PROVISIONING),
         provider=provider_name or providers.select(plat),
-        serial_log=str(serial_log(lab, plat, instance)),
+        guests=guests(lab, plat, instance),
     )
 
 

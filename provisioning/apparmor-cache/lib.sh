@@ -44,13 +44,18 @@ yk_install_without_start() {
 # What the well-known article says to do when MariaDB will not start, then the data a
 # reboot test checks. Everything looks healthy afterwards - until the next reboot.
 yk_workaround_and_data() {
+  # The app on s1 connects over the network: the contest's DB server took connections from
+  # the other servers (MariaDB listens on 127.0.0.1 only as Debian and Ubuntu ship it).
+  printf '[mysqld]\nbind-address = 0.0.0.0\n' > /etc/mysql/mariadb.conf.d/60-isucon.cnf
   echo "+ aa-remove-unknown && systemctl start mariadb   (the article's workaround)"
   aa-remove-unknown
   systemctl start mariadb
-  echo "+ writing the data a reboot test checks"
+  echo "+ writing the data a reboot test checks, and the app's user"
   yk_mysql -e "CREATE DATABASE IF NOT EXISTS $YK_DB; USE $YK_DB;
     CREATE TABLE IF NOT EXISTS items (id INT PRIMARY KEY, name VARCHAR(64)) ENGINE=InnoDB;
-    INSERT IGNORE INTO items SELECT seq, CONCAT('item-', seq) FROM seq_1_to_1000;"
+    INSERT IGNORE INTO items SELECT seq, CONCAT('item-', seq) FROM seq_1_to_1000;
+    CREATE USER IF NOT EXISTS 'isucon'@'%' IDENTIFIED BY 'isucon';
+    GRANT ALL ON $YK_DB.* TO 'isucon'@'%';"
   mkdir -p /var/lib/yarakashi-lab
   yk_data_digest | tee /var/lib/yarakashi-lab/data.digest
   echo "+ healthy before the reboot: mariadb $(systemctl is-active mariadb), system $(systemctl is-system-running)"

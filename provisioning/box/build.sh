@@ -7,6 +7,9 @@
 #   YK_PLATFORM    platform name, written into the guest marker
 #   YK_PACKAGES    packages installed in the box (space separated)
 #   YK_REPO        packages kept as .debs in a local apt repo inside the box
+#   YK_APPS        the labs' programs built into the box: NAME=DIR pairs, DIR a Go main package
+#                  on the host, built to /opt/yarakashi/bin/NAME (space separated)
+#   YK_APP_PACKAGES  Debian packages the apps are built with, removed from the box afterwards
 #   YK_OUT         output directory (box.img, metadata.json, Vagrantfile, vagrant_key)
 #   YK_CACHE       cache directory for downloaded .debs
 #   YK_MIRROR      Debian mirror URL (default: the host's own apt configuration)
@@ -20,6 +23,8 @@ set -euo pipefail
 
 : "${YK_SUITE:?}" "${YK_USR:?}" "${YK_PLATFORM:?}" "${YK_PACKAGES:?}" "${YK_OUT:?}" "${YK_CACHE:?}"
 YK_REPO=${YK_REPO:-}
+YK_APPS=${YK_APPS:-}
+YK_APP_PACKAGES=${YK_APP_PACKAGES:-}
 YK_DISK_GB=${YK_DISK_GB:-8}
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -66,6 +71,28 @@ if [ -n "$YK_REPO" ]; then
   mkdir -p "$rootfs/opt/yarakashi/repo"
   mv "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/opt/yarakashi/repo/"
   (cd "$rootfs/opt/yarakashi/repo" && dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null)
+fi
+
+if [ -n "$YK_APPS" ]; then
+  # Built here, at the host's speed, not in a guest under TCG; the toolchain leaves the box.
+  log "building the labs' apps with $YK_APP_PACKAGES: $YK_APPS"
+  # shellcheck disable=SC2086  # word splitting of the package list is intended
+  in_root apt-get install -y -q --no-install-recommends $YK_APP_PACKAGES >> "$work/apt.log" 2>&1 \
+    || { tail -n 30 "$work/apt.log"; exit 1; }
+  cp -a "$rootfs/var/cache/apt/archives/"*.deb "$YK_CACHE/apt-$YK_SUITE/" 2>/dev/null || true
+  mkdir -p "$rootfs/opt/yarakashi/bin"
+  for app in $YK_APPS; do
+    name=${app%%=*}
+    rm -rf "$rootfs/tmp/yk-app"
+    cp -a "${app#*=}" "$rootfs/tmp/yk-app"
+    in_root HOME=/tmp GOCACHE=/tmp/yk-gocache GOPATH=/usr/share/gocode GO111MODULE=off CGO_ENABLED=0 \
+      sh -c "cd /tmp/yk-app && go build -trimpath -o /opt/yarakashi/bin/$name ." >> "$work/apt.log" 2>&1 \
+      || { tail -n 30 "$work/apt.log"; exit 1; }
+  done
+  rm -rf "$rootfs/tmp/yk-app" "$rootfs/tmp/yk-gocache"
+  # shellcheck disable=SC2086
+  in_root apt-get purge -y -q --auto-remove $YK_APP_PACKAGES >> "$work/apt.log" 2>&1
+  [ ! -e "$rootfs/usr/bin/go" ] || { echo "the Go toolchain is still in the box" >&2; exit 1; }
 fi
 
 log "configuring the guest"

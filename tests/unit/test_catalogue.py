@@ -76,7 +76,7 @@ def test_unknown_keys_in_lab_toml_are_rejected_with_the_valid_ones(tmp_path) -> 
     for name in catalogue.LAB_FILES:
         (lab / name).write_text("")
     (lab / "lab.toml").write_text('title = "t"\ntitle_ja = "t"\nsummary = "s"\nplatforms = []\nlevle = "easy"\n')
-    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: alias, check, cpus, expect, fixed, hints, hints_ja, level, "):
+    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: alias, apps, check, cpus, expect, fixed, hints, hints_ja, hostname, level, machines, "):
         catalogue.load_lab(lab)
 
 
@@ -126,3 +126,28 @@ def test_a_bad_or_taken_alias_is_one_clear_error(alias, message, tmp_path, monke
             catalogue.labs()
     finally:
         catalogue.labs.cache_clear()
+
+
+def test_a_labs_other_machines_and_apps_are_checked_where_they_are_read(tmp_path) -> None:
+    with pytest.raises(YarakashiError, match=r"^x: a machine's name is a short host name \(not 'default'\), not 'default'$"):
+        catalogue.Server.from_table("default", {}, "x")
+    with pytest.raises(YarakashiError, match=r"^x: unknown key 'ram'; valid keys: cpus, memory$"):
+        catalogue.Server.from_table("s1", {"ram": 1}, "x")
+    (tmp_path / "app").mkdir()
+    with pytest.raises(YarakashiError, match=r"^x: source must be a directory of the lab's with a main.go, not 'app'$"):
+        catalogue.App.from_table("app", {"source": "app"}, tmp_path, "x")
+    with pytest.raises(YarakashiError, match=r"^x: source must be a directory of the lab's with a main.go, not '\.\./apparmor-cache/isuumo'$"):
+        catalogue.App.from_table("app", {"source": "../apparmor-cache/isuumo"}, paths.LABS / "memory-engine", "x")
+
+
+def test_a_machine_is_named_as_the_post_names_it() -> None:
+    from yarakashi.commands import on_machine
+    from yarakashi.machine import Machine
+
+    s2 = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "main")
+    assert on_machine(s2, None) is s2 and on_machine(s2, "s2") is s2
+    assert on_machine(s2, "s1").domain == s2.domain.removesuffix("default") + "s1"
+    with pytest.raises(YarakashiError, match=r"^unknown machine 's3' of lab apparmor-cache; valid machines: s1, s2$"):
+        on_machine(s2, "s3")
+    with pytest.raises(YarakashiError, match=r"^unknown machine 's1' of lab rsync-dirlinks; valid machines: default$"):
+        on_machine(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "main"), "s1")

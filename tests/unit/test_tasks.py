@@ -132,7 +132,7 @@ def test_destroy_hard_stops_before_removing(tmp_path, monkeypatch) -> None:
     (m.workdir / ".vagrant" / "machines" / "default" / "libvirt" / "id").write_text("x")
     m.destroy()
     assert hv.acts == [("hard_stop", m.domain), ("before_destroy", m.domain), ("remove", m.domain)]
-    assert calls.read_text().splitlines() == ["destroy --force"]
+    assert calls.read_text().splitlines() == ["destroy default --force"]
     assert not m.workdir.exists()
 
 

@@ -20,13 +20,29 @@ JOURNAL = """1000.000 guest kernel: Linux version 6.1.0
 1942.900 guest systemd[1]: mariadb.service: Failed with result 'timeout'.
 1942.900 guest systemd[1]: Failed to start mariadb.service - MariaDB 10.11.18 database server.
 """
+#: The same boot of the app server s1 (its clock is the host's, as s2's is).
+S1_JOURNAL = """1001.000 s1 kernel: Linux version 6.1.0
+1047.000 s1 isuumo[500]: 2026/11/27 10:00:47 ⇨ http server started on [::]:1323
+1950.000 s1 isuumo[500]: [mysql] 2026/11/27 10:15:50 packets.go:122: closing bad idle connection: unexpected read from socket
+1950.001 s1 isuumo[500]: [mysql] 2026/11/27 10:15:50 connection.go:158: driver: bad connection
+"""
 
 
 @pytest.fixture
 def vm(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(paths, "WORK", tmp_path)
-    monkeypatch.setattr(Machine, "exists", lambda self: True)
+    monkeypatch.setattr(Machine, "exists", lambda self: self.vm == "default")
     monkeypatch.setattr(Machine, "ssh", lambda self, command, timeout=120: subprocess.CompletedProcess([], 0, JOURNAL, ""))
+
+
+def test_both_servers_journals_on_one_axis(vm, monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(Machine, "exists", lambda self: True)
+    monkeypatch.setattr(Machine, "ssh", lambda self, command, timeout=120:
+                        subprocess.CompletedProcess([], 0, S1_JOURNAL if self.vm == "s1" else JOURNAL, ""))
+    out = commands.lab_timeline("apparmor-cache", "debian12-merged", str(tmp_path / "t.html"))
+    assert "+00:07  +00:07   app started (s1)" in out  # 7 s after MariaDB's start, in the post as here
+    assert "+15:10  +42:35   app: driver: bad connection (s1)" in out  # the lab's request came soon after the stop
+    assert "connection.go:158: driver: bad connection" in (tmp_path / "t.html").read_text()
 
 
 def test_the_boot_beside_the_post_as_a_table_and_a_page(vm, tmp_path) -> None:
@@ -38,7 +54,7 @@ def test_the_boot_beside_the_post_as_a_table_and_a_page(vm, tmp_path) -> None:
     assert "起動タイムアウト" in out and out.endswith(f"picture: {tmp_path / 't.html'}")
     page = (tmp_path / "t.html").read_text()
     assert page.count("<svg") == 2 and "Sep 12 14:35:41 s2 systemd[1]: mariadb.service: Start operation timed out." in page
-    assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
+    assert "<script" not in page and "://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
 
 
 def test_a_lab_without_marks_and_a_bad_mark_are_one_clear_line(vm) -> None:

@@ -42,6 +42,7 @@ class Vm(Protocol):
 
     domain: str  # the hypervisor's name of the VM
     workdir: Path
+    vm: str  # Vagrant's name of it in its Vagrantfile (``default``, ``s1``)
 
     def vagrant(self) -> "vagrant_lib.Vagrant": ...
 

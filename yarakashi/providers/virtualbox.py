@@ -41,19 +41,19 @@ class VirtualBox:
     def power_cycle(self, vm: Vm) -> bool:
         say(f"powering off {vm.domain} (vagrant halt: ACPI, then forced), then a cold start (vagrant up)")
         with failures.step(f"power cycle of {vm.domain}"):
-            vm.vagrant().halt()
-            vm.vagrant().up(provider=self.name)  # provisioners do not run again
+            vm.vagrant().halt(vm_name=vm.vm)
+            vm.vagrant().up(provider=self.name, vm_name=vm.vm)  # provisioners do not run again
         return True
 
     def shut_down(self, vm: Vm) -> bool:
         say(f"powering off {vm.domain} (vagrant halt: ACPI, then forced)")
         with failures.step(f"shutting down {vm.domain}"):
-            vm.vagrant().halt()
+            vm.vagrant().halt(vm_name=vm.vm)
         return True
 
     def start(self, vm: Vm) -> None:
         with failures.step(f"starting {vm.domain}"):
-            vm.vagrant().up(provider=self.name)  # provisioners do not run again
+            vm.vagrant().up(provider=self.name, vm_name=vm.vm)  # provisioners do not run again
 
     def sysrq(self, vm: Vm, key: str) -> None:
         raise Unsupported("SysRq keys on the console need the libvirt provider (YARAKASHI_PROVIDER=libvirt)")
