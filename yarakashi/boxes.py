@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,6 +111,28 @@ def ensure(plat: catalogue.Platform, force: bool = False) -> bool:
             say(f"box {plat.box} is current (inputs {input_key(plat)})")
         libvirt().preload_box(plat)
         return built
+
+
+def build_ahead(plats: list[catalogue.Platform]) -> list[threading.Thread]:
+    """Start building each box of ``plats`` that is not current, each in a thread, when there
+    are two or more: the builds share the machine, and the first VM boots while the next box is
+    still being built (a fresh machine's first ``lab.up``). :func:`ensure` waits for a box being
+    built (its lock), and builds it itself if the thread failed."""
+    todo = [p for p in {p.name: p for p in plats}.values() if p.offline and state(p) != "current"]
+    if len(todo) < 2:
+        return []
+    say(f"building {len(todo)} boxes at once: {', '.join(p.box for p in todo)}")
+    threads = [threading.Thread(target=_ahead, args=(p,), name=f"box {p.name}", daemon=True) for p in todo]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _ahead(plat: catalogue.Platform) -> None:
+    try:
+        ensure(plat)
+    except YarakashiError as exc:  # said again, and raised, when a VM needs the box
+        say(f"building {plat.box} ahead failed: {failures.tail(str(exc))}")
 
 
 def box_image(plat: catalogue.Platform) -> Path:

@@ -155,6 +155,7 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
     machines = machines_of(lab_name, platform)
     done: list[Machine] = []
     try:
+        boxes.build_ahead([m.platform for m in machines])
         for m in machines:
             m.up()  # removes its own half-made VM
             done.append(m)

@@ -26,3 +26,38 @@ def test_key_changes_with_any_input(monkeypatch) -> None:
     assert key == boxes.input_key(plat)
     monkeypatch.setattr(catalogue, "repo_packages", lambda p: ("cowsay",))
     assert boxes.input_key(plat) != key
+
+
+def test_the_apps_are_built_into_the_boxes_of_their_labs_and_their_source_is_an_input(monkeypatch, tmp_path) -> None:
+    merged, split = catalogue.platform("debian12-merged"), catalogue.platform("debian11-split")
+    env = boxes.build_env(merged)
+    assert env["YK_APPS"] == f"isuumo={catalogue.lab('apparmor-cache').path / 'isuumo'}"
+    assert set(env["YK_APP_PACKAGES"].split()) == {"golang-go", "golang-github-go-sql-driver-mysql-dev"}
+    assert boxes.build_env(split)["YK_APPS"] == ""  # apparmor-cache does not run there
+    key = boxes.input_key(merged)
+    (tmp_path / "main.go").write_text("package main\n")
+    monkeypatch.setattr(catalogue, "box_apps", lambda p: (catalogue.App("isuumo", tmp_path, ("golang-go",)),))
+    assert boxes.input_key(merged) != key  # another source, another box
+    elsewhere = tmp_path / "another-checkout"  # the same source in another checkout: the same box
+    elsewhere.mkdir()
+    (elsewhere / "main.go").write_text("package main\n")
+    moved = boxes.input_key(merged)
+    monkeypatch.setattr(catalogue, "box_apps", lambda p: (catalogue.App("isuumo", elsewhere, ("golang-go",)),))
+    assert boxes.input_key(merged) == moved
+
+
+def test_two_boxes_to_build_are_built_at_once_and_one_is_left_to_lab_up(monkeypatch) -> None:
+    import threading
+
+    plats = [catalogue.platform("debian11-split"), catalogue.platform("debian12-merged")]
+    started: list[str] = []
+    gate = threading.Event()
+    monkeypatch.setattr(boxes, "ensure", lambda p: (started.append(p.name), gate.wait(5)))
+    monkeypatch.setattr(boxes, "state", lambda p: "stale")
+    threads = boxes.build_ahead(plats + plats[:1])
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert sorted(started) == ["debian11-split", "debian12-merged"] and len(threads) == 2
+    monkeypatch.setattr(boxes, "state", lambda p: "current" if p.name == "debian11-split" else "stale")
+    assert boxes.build_ahead(plats) == []  # one box to build: lab.up builds it, nothing at once
