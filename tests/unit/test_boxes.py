@@ -35,8 +35,10 @@ def test_the_apps_are_built_into_the_boxes_of_their_labs_and_their_source_is_an_
     assert set(env["YK_APP_PACKAGES"].split()) == {"golang-go", "golang-github-go-sql-driver-mysql-dev"}
     assert boxes.build_env(split)["YK_APPS"] == ""  # apparmor-cache does not run there
     key = boxes.input_key(merged)
-    (tmp_path / "main.go").write_text("package main\n")
-    monkeypatch.setattr(catalogue, "box_apps", lambda p: (catalogue.App("isuumo", tmp_path, ("golang-go",)),))
+    here = tmp_path / "a-checkout"
+    here.mkdir()
+    (here / "main.go").write_text("package main\n")
+    monkeypatch.setattr(catalogue, "box_apps", lambda p: (catalogue.App("isuumo", here, ("golang-go",)),))
     assert boxes.input_key(merged) != key  # another source, another box
     elsewhere = tmp_path / "another-checkout"  # the same source in another checkout: the same box
     elsewhere.mkdir()
