@@ -202,8 +202,9 @@ def corpus(c, name, platform=None, only=None, junit=None):
 @friendly
 @as_root
 def reboot(c, name, platform=None):
-    """Reboot a lab VM for real (systemctl reboot) and wait until SSH answers again."""
-    print("new boot id:", commands.existing(name, platform).reboot())
+    """Reboot a lab's VMs for real (systemctl reboot; apparmor-cache: s2 and s1 at once) and wait until SSH answers again."""
+    for line in commands.reboot(name, platform):
+        print(line)
 
 
 @task(help={**PLATFORM, "key": "the SysRq key: f calls the OOM killer, s syncs, b reboots at once"})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, labnet, paths, providers, retest, timeline, vagrantfile, verdict, workshop
 from yarakashi import corpus as corpus_lib
-from yarakashi.machine import Machine, introduce
+from yarakashi.machine import Machine, introduce, reboot_together
 from yarakashi.steps import StepRun
 from yarakashi.progress import say
 
@@ -207,6 +207,14 @@ def _started(lab_name: str, platform: str | None, trainee: str | None = None) ->
         who = f" --trainee {trainee}" if trainee else ""
         raise YarakashiError(f"no lab VM of {lab_name}{who} here: start one with ./run lab.start {lab_name}{who}")
     return existing(lab_name, platform, instance)
+
+
+def reboot(lab_name: str, platform: str | None) -> list[str]:
+    """``lab.reboot``: the lab's VM and its other machines that exist, rebooted for real at once;
+    a line per machine with its new boot id."""
+    m = existing(lab_name, platform)
+    every = [m, *(o for o in m.others() if o.exists())]
+    return [f"{one.domain}: new boot id {boot}" for one, boot in zip(every, reboot_together(every))]
 
 
 def run(lab_name: str, phase: str, platform: str | None, script: str | None, trainee: str | None = None,

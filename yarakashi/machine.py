@@ -21,6 +21,7 @@ import shlex
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import vagrant
@@ -388,6 +389,22 @@ def introduce(machines: list[Machine]) -> None:
             if done.returncode != 0:
                 raise subprocess.CalledProcessError(done.returncode, ["ssh", m.domain, "/etc/hosts"], done.stdout, done.stderr)
     say("machines named: " + ", ".join(f"{names[m.vm]} ({m.address()})" for m in machines))
+
+
+def reboot_together(machines: list[Machine]) -> list[str]:
+    """A real reboot of each of a lab's machines at once, as the contest's portal rebooted all of a
+    team's servers (rebooting s2 alone would close s1's pooled connections now, not at the
+    timeout). Returns the new boot ids once every machine answers; a reboot that did not change
+    the boot id is an error."""
+    with ThreadPoolExecutor(len(machines)) as pool:
+        befores = [m.boot_id() for m in machines]
+        afters = list(pool.map(lambda m: m.reboot(), machines))
+    for m, before, after in zip(machines, befores, afters):
+        if not after or after == before:
+            raise failures.ToolFailed(f"{m.domain} came back on the same boot ({before}): no real reboot")
+    if len(machines) > 1:
+        introduce(machines)  # libvirt's DHCP keeps each address; this makes sure of it
+    return afters
 
 
 #: After a removal: how long to wait before looking again, and how many times.

@@ -15,12 +15,11 @@ import re
 import shlex
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from yarakashi import paths, retest, timeline, verdict
-from yarakashi.machine import Machine, introduce
+from yarakashi.machine import Machine, introduce, reboot_together
 from yarakashi.progress import say, wait_until
 
 from .conftest import CREATED, running_vm, sh
@@ -69,15 +68,6 @@ def get(app: Machine) -> str:
         "except e.HTTPError as x: print(x.code)\nexcept Exception as x: print('no answer:', x)"), timeout=120)
 
 
-def reboot_both(vm: Machine, app: Machine) -> None:
-    """Both servers rebooted at once for real, as the contest's portal did; each finds the other by name after."""
-    with ThreadPoolExecutor(2) as pool:
-        boots = list(pool.map(lambda m: (m.boot_id(), m.reboot()), (vm, app)))
-    for before, after in boots:
-        assert before and after and after != before, "a real reboot changes the boot id"
-    introduce([vm, app])  # the lab network's DHCP keeps the addresses; this makes sure of it
-
-
 @pytest.fixture(scope="module")
 def app(vm: Machine) -> Machine:
     """s1, the team's app server: the app up with its pool of connections to s2."""
@@ -124,7 +114,7 @@ def test_the_teams_own_reboot_tests_all_pass(vm: Machine, app: Machine) -> None:
     # The team rebooted both servers about five times, looked within minutes: all fine.
     # Twice here: the app answers from the database every time, while the trap waits.
     for n in (1, 2):
-        reboot_both(vm, app)
+        reboot_together([vm, app])
         answer = wait_until("the app on s1 to answer from s2's database", lambda: (a := get(app)).startswith("200") and a,
                             timeout=300, interval=5)
         say(f"the team's reboot test {n}, minutes after the reboot: GET /api/estate/low_priced -> {answer}")
@@ -133,7 +123,7 @@ def test_the_teams_own_reboot_tests_all_pass(vm: Machine, app: Machine) -> None:
 
 
 def test_after_a_real_reboot_the_db_answers_but_its_unit_never_gets_ready(vm: Machine, app: Machine) -> None:
-    reboot_both(vm, app)  # the organisers' reboot
+    reboot_together([vm, app])  # the organisers' reboot
     wait_until("MariaDB to answer queries after the reboot", lambda: answers(vm), timeout=300, interval=5)
     assert wait_until("the app on s1 to answer", lambda: get(app).startswith("200"), timeout=300, interval=5)
     # The stale profile is back, from the cache alone: no source under /etc/apparmor.d defines it.
