@@ -39,3 +39,31 @@ def test_a_guest_back_on_another_boot_is_not_the_saved_state(monkeypatch, tmp_pa
     m.save_state("before-fix")
     with pytest.raises(failures.ToolFailed, match="on boot b2, not the saved boot b1"):
         m.return_to("before-fix")
+
+
+def test_a_labs_machines_reboot_together_and_a_reboot_that_did_not_happen_is_an_error(monkeypatch) -> None:
+    import threading
+
+    from yarakashi import failures, machine
+
+    both = threading.Barrier(2, timeout=5)  # broken unless the two reboots run at the same time
+
+    class Fake:
+        def __init__(self, domain: str, new: str) -> None:
+            self.domain, self.new = domain, new
+
+        def boot_id(self) -> str:
+            return "old"
+
+        def reboot(self) -> str:
+            if self.new != "old":
+                both.wait()
+            return self.new
+
+    introduced: list[list[str]] = []
+    monkeypatch.setattr(machine, "introduce", lambda ms: introduced.append([m.domain for m in ms]))
+    s2, s1 = Fake("s2", "b2"), Fake("s1", "b1")
+    assert machine.reboot_together([s2, s1]) == ["b2", "b1"]
+    assert introduced == [["s2", "s1"]]  # at once (the barrier), then named again
+    with pytest.raises(failures.ToolFailed, match=r"^s1 came back on the same boot \(old\): no real reboot$"):
+        machine.reboot_together([Fake("s1", "old")])
