@@ -27,6 +27,8 @@ from .conftest import CREATED, running_vm, sh
 LAB = "apparmor-cache"
 REAL_TIMEOUT = 900
 DENIED = re.compile(r'apparmor="DENIED".*profile="/usr/sbin/mariadbd"')
+#: What the stale profile denies sd_notify (no `network unix dgram` rule in it).
+NOTIFY_SOCKET = 'family="unix" sock_type="dgram"'
 PROBE_LOG = "/var/log/yarakashi-probe.log"
 #: The team's app on s1, as the benchmarker would call it.
 APP_URL = "http://localhost:1323/api/estate/low_priced"
@@ -131,9 +133,12 @@ def test_after_a_real_reboot_the_db_answers_but_its_unit_never_gets_ready(vm: Ma
     assert sh(vm, "cat /proc/$(pidof mariadbd)/attr/current") == "/usr/sbin/mariadbd (enforce)"
     assert sh(vm, "grep -ls '^ */usr/sbin/mariadbd' /etc/apparmor.d/* || true") == ""
     assert sh(vm, "ls /var/cache/apparmor/*/usr.sbin.mysqld")
-    lines = wait_until("the AppArmor DENIED line in the kernel log", lambda: denied(vm), timeout=120)
+    # sd_notify's socket denied (a netlink socket MariaDB opens at start is denied too: the
+    # MySQL 5.7 profile allows neither; MariaDB goes on without that one).
+    lines = wait_until("the AppArmor DENIED line of sd_notify's socket in the kernel log",
+                       lambda: [line for line in denied(vm) if NOTIFY_SOCKET in line], timeout=120)
     say("kernel log: " + lines[0])
-    assert 'operation="create"' in lines[0] and 'family="unix"' in lines[0] and 'sock_type="dgram"' in lines[0]
+    assert 'operation="create"' in lines[0]
     # ...and yet everything a quick reboot test looks at says fine:
     assert sh(vm, "systemctl is-active mariadb") == "activating"
     assert sh(vm, "systemctl is-system-running") == "starting"
