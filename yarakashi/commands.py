@@ -159,11 +159,12 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
         for m in machines:
             m.up()  # removes its own half-made VM
             done.append(m)
-            if m.others():  # the lab's other servers, on the same network, named as the post names them
-                for other in m.others():
-                    other.up()
-                    done.append(other)
-                introduce([m, *m.others()])
+            others = m.others()  # the lab's other servers, on the same network, named as the post names them
+            for other in others:
+                other.up()
+                done.append(other)
+            if others:
+                introduce([m, *others])
     except failures.Interrupted as exc:
         for m in done:
             m.destroy()

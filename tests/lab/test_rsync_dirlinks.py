@@ -134,7 +134,7 @@ def test_lab_network_lives_only_in_the_namespace(fixed_vm: Machine, lab_session)
     from .conftest import main_namespace_links
 
     assert labnet.in_namespace(), "libvirtd must run in the lab's network namespace here"
-    guest_ip = next(line.split()[1] for line in fixed_vm.ssh_config_path.read_text().splitlines() if "HostName" in line)
+    guest_ip = fixed_vm.address()
     main = main_namespace_links()
     assert set(main) == set(lab_session), "no bridge or tap may appear in the main namespace"
     assert not any(a.startswith(guest_ip.rsplit(".", 1)[0] + ".") for addrs in main.values() for a in addrs)
