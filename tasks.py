@@ -116,17 +116,20 @@ def up(c, name, platform=None):
 
 LANG = {"lang": "en or ja (default: ja under a Japanese locale, else en)"}
 TRAINEE = {"trainee": "a trainee's name (a-z, 0-9): several trainees on one host each have their own lab VM"}
+HOST = {"host": "another libvirt host for this lab (a room that outgrows one machine): qemu+ssh://[USER@]HOST[:PORT]/system;"
+                " later commands follow it (default: this machine)"}
 MACHINE = {"machine": "another server of the lab, for a lab with several (apparmor-cache: s1, the app server)"}
 
 
 @task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
-            "start_timeout": "workshop: shorten the lab's unit start timeout to N s (default: the real one)", **TRAINEE})
+            "start_timeout": "workshop: shorten the lab's unit start timeout to N s (default: the real one)", **TRAINEE,
+            **HOST})
 @friendly
 @as_root
-def start(c, name, platform=None, lang=None, start_timeout=None, trainee=None):
+def start(c, name, platform=None, lang=None, start_timeout=None, trainee=None, host=None):
     """Workshop: a new VM at the team's moment, saved; the trainee brief and the clock: invoke lab.start apparmor-cache."""
     seconds = commands.positive_int("--start-timeout", start_timeout) if start_timeout else 0
-    print(commands.workshop_start(name, platform, lang, seconds, trainee))
+    print(commands.workshop_start(name, platform, lang, seconds, trainee, host))
 
 
 @task(help={**PLATFORM, **LANG, **TRAINEE})
@@ -198,12 +201,12 @@ def corpus(c, name, platform=None, only=None, junit=None):
         raise Exit(code=1)
 
 
-@task(help=PLATFORM)
+@task(help={**PLATFORM, **TRAINEE})
 @friendly
 @as_root
-def reboot(c, name, platform=None):
+def reboot(c, name, platform=None, trainee=None):
     """Reboot a lab's VMs for real (systemctl reboot; apparmor-cache: s2 and s1 at once) and wait until SSH answers again."""
-    for line in commands.reboot(name, platform):
+    for line in commands.reboot(name, platform, trainee):
         print(line)
 
 

@@ -5,6 +5,7 @@ The package is split one concept per module:
 - ``catalogue``  labs (``labs/*/lab.toml``) and platforms (``platforms.toml``) as data; imports no operation code
 - ``boxes``      offline Vagrant boxes built from Debian's archive, cached by input hash
 - ``providers``  one module per hypervisor (libvirt, VirtualBox): every act on a VM's power, console, disk, snapshots
+- ``hosts``      where a lab VM runs: this machine, or another libvirt host by its URI (``lab.start --host``)
 - ``labnet``     libvirtd, its storage pool and its network, in a network namespace of our own
 - ``vagrantfile`` rendering ``Vagrantfile.j2`` per lab x platform, ``vagrant validate``
 - ``machine``    one lab VM: a Vagrant work directory, its steps, its provider and its guest endpoint

@@ -162,9 +162,9 @@ def _build(plat: catalogue.Platform) -> None:
     with failures.step(f"vagrant box add {plat.box}", log):
         vagrant.Vagrant(out_cm=tee_cm(log), err_cm=tee_cm(log)).box_add(plat.box, str(box_file), force=True)
     box_file.unlink()
-    libvirt().drop_old_box_copies(plat)
-    _stamp(plat).write_text(key + "\n")
+    _stamp(plat).write_text(key + "\n")  # built: a failure in the clean-up below must not cost the box
     say(f"box {plat.box} built in {time.monotonic() - start:.0f} s")
+    libvirt().drop_old_box_copies(plat)
 
 
 def remove(plat: catalogue.Platform) -> None:

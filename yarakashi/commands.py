@@ -12,7 +12,7 @@ import shlex
 import time
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, labnet, paths, providers, retest, timeline, vagrantfile, verdict, workshop
+from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, hosts, labnet, paths, providers, retest, timeline, vagrantfile, verdict, workshop
 from yarakashi import corpus as corpus_lib
 from yarakashi.machine import Machine, introduce, reboot_together
 from yarakashi.steps import StepRun
@@ -178,11 +178,16 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
 
 
 def workshop_start(lab_name: str, platform: str | None, lang: str | None, start_timeout: int = 0,
-                   trainee: str | None = None) -> str:
-    """``lab.start``: the trainee's VM at the team's moment; the brief and the clock line."""
+                   trainee: str | None = None, host: str | None = None) -> str:
+    """``lab.start``: the trainee's VM at the team's moment (on this machine, or on the libvirt
+    ``host``); the brief and the clock line."""
     lab = catalogue.lab(lab_name)
-    m = Machine(lab, catalogue.platform(check_platform(lab, platform)), workshop.instance(trainee))
+    plat, instance, where = catalogue.platform(check_platform(lab, platform)), workshop.instance(trainee), hosts.parse(host)
     said = workshop.language(lang)
+    before = Machine(lab, plat, instance)
+    if before.exists() and before.host != where:  # the trainee's earlier lab, removed where it runs
+        before.destroy()
+    m = Machine(lab, plat, instance, host=where)
     try:
         return workshop.start(m, said, start_timeout)
     except failures.Interrupted as exc:
@@ -210,10 +215,10 @@ def _started(lab_name: str, platform: str | None, trainee: str | None = None) ->
     return existing(lab_name, platform, instance)
 
 
-def reboot(lab_name: str, platform: str | None) -> list[str]:
-    """``lab.reboot``: the lab's VM and its other machines that exist, rebooted for real at once;
-    a line per machine with its new boot id."""
-    m = existing(lab_name, platform)
+def reboot(lab_name: str, platform: str | None, trainee: str | None = None) -> list[str]:
+    """``lab.reboot``: the lab's VM (a trainee's) and its other machines that exist, rebooted for
+    real at once; a line per machine with its new boot id."""
+    m = existing(lab_name, platform, workshop.instance(trainee))
     every = [m, *(o for o in m.others() if o.exists())]
     return [f"{one.domain}: new boot id {boot}" for one, boot in zip(every, reboot_together(every))]
 
@@ -362,15 +367,16 @@ def lab_timeline(lab_name: str, platform: str | None, out: str | None = None, tr
 
 
 def status() -> str:
-    """Every lab VM this checkout knows and its state, plus the lab network."""
-    rows = [f"{'LAB':<16} {'PLATFORM':<18} {'INSTANCE':<18} STATE"]
+    """Every lab VM this checkout knows, where it runs and its state (a trainee's time and hints),
+    plus the lab network: the facilitator's view of a workshop."""
+    rows = [f"{'LAB':<16} {'PLATFORM':<18} {'INSTANCE':<18} {'HOST':<16} STATE"]
     for lab in catalogue.labs():
         for m in workdir_machines(lab):
             if m.exists():
                 kept = m.saved_state(checking.BEFORE_FIX)
                 saved = f" (saved state {checking.BEFORE_FIX!r} of {kept['saved']})" if kept else ""
                 session = workshop.status(m)
-                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.state()}{saved}"
+                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.host.name:<16} {m.state()}{saved}"
                             + (f"; workshop: {session}" if session else ""))
     rows.append(f"lab network: {labnet.mode()}")
     return "\n".join(rows)

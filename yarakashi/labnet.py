@@ -6,7 +6,8 @@ namespace and reach guests through ``ip netns exec NS nc HOST PORT`` (an SSH
 ProxyCommand); libvirt's API is a unix socket, which namespaces do not separate.
 
 Where libvirtd already runs outside our namespace (a laptop with systemd), it is reused
-as it is and no namespace is made.
+as it is and no namespace is made. Another libvirt host (``hosts``, a workshop's ``--host``) gets
+the same pool and network over its URI (:func:`ensure_remote`), and nothing else.
 
 What is done to VMs (stop, keys, disks) is the libvirt provider's (``providers/libvirt.py``);
 this module only runs the daemon and answers :func:`virsh` calls to it.
@@ -29,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from yarakashi import YarakashiError, capacity
+from yarakashi import YarakashiError, capacity, failures
 from yarakashi.failures import ToolFailed
 from yarakashi.progress import say
 
@@ -90,11 +91,18 @@ def in_namespace() -> bool:
     return any(_ns_of(p) == NAMESPACE for p in _pids("libvirtd"))
 
 
+def _hosts_own() -> bool:
+    """True when a libvirtd runs in the host's own network namespace. One in another named
+    namespace (a second libvirt host for the tests, a container's) answers on a socket of
+    its own, not on ours: it is neither reused nor a reason to start none."""
+    return any(_ns_of(p) == "" for p in _pids("libvirtd"))
+
+
 def mode() -> str:
     """How the lab network runs now: in our namespace, a host libvirtd, or down."""
     if in_namespace():
         return f"libvirtd in network namespace {NAMESPACE}"
-    return "libvirtd of the host (no namespace)" if _pids("libvirtd") else "down"
+    return "libvirtd of the host (no namespace)" if _hosts_own() else "down"
 
 
 def proxy_command() -> str:
@@ -106,9 +114,10 @@ def proxy_command() -> str:
     return f"ip netns exec {NAMESPACE} nc %h %p" if in_namespace() else ""
 
 
-def virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """``virsh -q -c qemu:///system ARGS``, output captured (a failure raises with it when ``check``)."""
-    return _run("virsh", "-q", "-c", URI, *args, check=check)
+def virsh(*args: str, check: bool = True, uri: str = URI) -> subprocess.CompletedProcess[str]:
+    """``virsh -q -c URI ARGS`` (this machine's libvirtd, or a host's ``qemu+ssh://`` one), output
+    captured (a failure raises with it when ``check``)."""
+    return _run("virsh", "-q", "-c", uri, *args, check=check)
 
 
 def _wait_socket(timeout: float = 30) -> None:
@@ -132,17 +141,28 @@ def ensure() -> str:
         return _ensure()
 
 
+def ensure_remote(uri: str) -> None:
+    """Make sure the libvirt host at ``uri`` answers and has the pool and the network lab VMs use
+    (made as here: the guests' network isolated, DHCP only). Nothing else is done to that host."""
+    done = virsh("version", check=False, uri=uri)
+    if done.returncode != 0:
+        raise ToolFailed(f"the libvirt host {uri} does not answer: {failures.tail(done.stderr) or 'no output'}"
+                         " (check: virsh -c URI version)")
+    _ensure_pool(uri)
+    _ensure_network(uri)
+
+
 def _ensure() -> str:
     for tool in ("libvirtd", "virtlogd", "virsh", "nc"):
         if not shutil.which(tool):
             raise YarakashiError(f"{tool} is not installed: run the setup (./run setup)")
-    running = _pids("libvirtd")
-    if running and not in_namespace():
+    ours = in_namespace()
+    if not ours and _hosts_own():
         _wait_socket()
         _ensure_pool()
         _ensure_network()
         return "host"
-    if not running:
+    if not ours:
         global started_here
         started_here = True
         if NAMESPACE not in namespaces():
@@ -181,24 +201,27 @@ def _without_kvm(*argv: str) -> list[str]:
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
 
 
-def _ensure_pool() -> None:
-    if virsh("pool-info", POOL, check=False).returncode != 0:
-        POOL_PATH.mkdir(parents=True, exist_ok=True)
-        virsh("pool-define-as", POOL, "dir", "--target", str(POOL_PATH))
-        virsh("pool-autostart", POOL)
-    if "running" not in virsh("pool-info", POOL).stdout:
-        virsh("pool-start", POOL)
+def _ensure_pool(uri: str = URI) -> None:
+    if virsh("pool-info", POOL, check=False, uri=uri).returncode != 0:
+        if uri == URI:
+            POOL_PATH.mkdir(parents=True, exist_ok=True)
+        virsh("pool-define-as", POOL, "dir", "--target", str(POOL_PATH), uri=uri)
+        if uri != URI:
+            virsh("pool-build", POOL, uri=uri)  # the directory, made on the host libvirtd runs on
+        virsh("pool-autostart", POOL, uri=uri)
+    if "running" not in virsh("pool-info", POOL, uri=uri).stdout:
+        virsh("pool-start", POOL, uri=uri)
 
 
-def _ensure_network() -> None:
+def _ensure_network(uri: str = URI) -> None:
     """Define (once) and start the guests' network (see ``NETWORK_XML``)."""
-    if virsh("net-info", NETWORK, check=False).returncode != 0:
+    if virsh("net-info", NETWORK, check=False, uri=uri).returncode != 0:
         with tempfile.NamedTemporaryFile("w", suffix=".xml") as fh:
             fh.write(NETWORK_XML)
             fh.flush()
-            virsh("net-define", fh.name)
-    if not re.search(r"^Active:\s+yes", virsh("net-info", NETWORK).stdout, re.M):
-        virsh("net-start", NETWORK)
+            virsh("net-define", fh.name, uri=uri)  # virsh reads the file here and sends the XML
+    if not re.search(r"^Active:\s+yes", virsh("net-info", NETWORK, uri=uri).stdout, re.M):
+        virsh("net-start", NETWORK, uri=uri)
 
 
 def _namespace_pids() -> list[int]:

@@ -13,6 +13,7 @@ which outlives the VM; the work directory goes with it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import vagrant
 
-from yarakashi import YarakashiError, boxes, capacity, catalogue, failures, guest, paths, providers, vagrantfile, verdict
+from yarakashi import YarakashiError, boxes, capacity, catalogue, failures, guest, hosts, paths, providers, vagrantfile, verdict
 from yarakashi.progress import say
 from yarakashi.teelog import tee, tee_cm
 from yarakashi.steps import StepRun
@@ -43,6 +44,7 @@ class Machine:
         scripts: dict[str, Path] | None = None,
         hypervisor: providers.Provider | None = None,
         vm: str = "default",
+        host: hosts.Host | None = None,
     ):
         catalogue.choose("platform", plat.name, lab.platforms, f"for lab {lab.name}")
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", instance):
@@ -54,14 +56,18 @@ class Machine:
         self.scripts = dict(scripts or {})
         #: Seconds a step may run (``lab.check`` bounds the fix); past it the step is ended.
         self.bounds: dict[str, int] = {}
-        self.provider = hypervisor.name if hypervisor else providers.select(plat)
-        self.hv = hypervisor or providers.get(self.provider)
         self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
+        #: Where it runs: this machine, or another libvirt host (``lab.start --host``, recorded
+        #: in the work directory when rendered; a Machine made without ``host`` follows the record).
+        self.host = host if host is not None else hosts.recorded(self.workdir)
+        self.provider = hypervisor.name if hypervisor else providers.select(plat)
+        self.hv = hypervisor or providers.get(self.provider, self.host)
         own = "" if vm == "default" else f"-{vm}"
         self.log = paths.WORK / "logs" / lab.name / f"{plat.name}-{instance}{own}.log"
         self.ssh_config_path = self.workdir / f"ssh_config{own}"
-        #: The serial console: written by libvirt while the VM exists, then kept next to the log.
-        self.serial_log = vagrantfile.serial_log(lab, plat, instance, vm)
+        #: The serial console: written by libvirt while the VM exists, then kept next to the log
+        #: (None on another host: the file is there).
+        self.serial_log = vagrantfile.serial_log(lab, plat, instance, vm) if self.host.local else None
         self.kept_serial_log = self.log.with_suffix(".serial.log")
         self.guest = guest.Endpoint(vm, self.ssh_config_path, name=self.domain)
 
@@ -82,7 +88,8 @@ class Machine:
         """The lab's other machines in the same Vagrantfile (the post's s1 beside s2)."""
         if self.vm != "default":
             return []
-        return [Machine(self.lab, self.platform, self.instance, self.scripts, self.hv, m.name) for m in self.lab.machines]
+        return [Machine(self.lab, self.platform, self.instance, self.scripts, self.hv, m.name, self.host)
+                for m in self.lab.machines]
 
     def vagrant(self) -> vagrant.Vagrant:
         """python-vagrant for the work directory, its output streamed and logged."""
@@ -96,9 +103,11 @@ class Machine:
         """Write the Vagrantfile into the work directory (the hypervisor made ready first)."""
         proxy = self.hv.prepare()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, proxy, self.provider, self.bounds)
+        text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, proxy, self.provider, self.bounds,
+                                  self.host)
         path = self.workdir / "Vagrantfile"
         path.write_text(text)
+        hosts.record(self.workdir, self.host)
         return path
 
     def exists(self) -> bool:
@@ -113,8 +122,7 @@ class Machine:
         boxes.ensure(self.platform)
         self.render()
         start = time.monotonic()
-        with failures.undo_on_failure(f"VM {self.domain}", self.destroy), \
-                capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX)), \
+        with failures.undo_on_failure(f"VM {self.domain}", self.destroy), self._place(), \
                 failures.step(f"vagrant up of {self.name}", self.log):
             self.hv.prepare()  # again, holding the place: another checkout may have removed the network meanwhile
             # Said inside the step: whoever acts on this line (a test sending SIGINT) is in it.
@@ -122,6 +130,13 @@ class Machine:
             self.vagrant().up(provider=self.provider, vm_name=self.vm)
             self.refresh_ssh_config()
         say(f"{self.domain} is up after {time.monotonic() - start:.0f} s")
+
+    def _place(self) -> contextlib.AbstractContextManager[None]:
+        """A place among this machine's running lab guests (``capacity``) while the VM is made or
+        resumed; a VM on another host takes none here (that host's size is its facilitator's)."""
+        if not self.host.local:
+            return contextlib.nullcontext()
+        return capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX))
 
     def address(self) -> str:
         """The guest's address on the lab network (the ``HostName`` Vagrant gave for SSH)."""
@@ -260,8 +275,7 @@ class Machine:
         record = self.saved_state(name)
         if record is None:
             raise YarakashiError(f"{self.domain} has no saved state {name!r}")
-        with capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX)), \
-                failures.step(f"returning {self.domain} to the state {name!r}"):
+        with self._place(), failures.step(f"returning {self.domain} to the state {name!r}"):
             self.hv.prepare()
             self.hv.restore(self, name)
             boot = self.guest.wait_new_boot(None, timeout, what=f"answering in the state {name!r}", interval=1)
@@ -287,7 +301,7 @@ class Machine:
 
     def console_size(self) -> int:
         """Bytes the serial console has printed so far (it grows while the guest boots)."""
-        return self.serial_log.stat().st_size if self.serial_log.exists() else 0
+        return self.serial_log.stat().st_size if self.serial_log and self.serial_log.exists() else 0
 
     def _refresh_quietly(self) -> None:
         """While a guest reboots: its address may change, and Vagrant may see none yet."""
@@ -312,7 +326,7 @@ class Machine:
         Returns ``{what: file}``."""
         dest.mkdir(parents=True, exist_ok=True)
         files = {"log": str(self.log)}
-        if self.serial_log.is_file():
+        if self.serial_log and self.serial_log.is_file():
             shutil.copyfile(self.serial_log, dest / "serial-console.log")
             files["serial console"] = str(dest / "serial-console.log")
         boots = self.ssh("sudo -n journalctl --list-boots --no-pager -q", timeout=60)
@@ -327,7 +341,7 @@ class Machine:
                 path = dest / f"offline-stat{guest_path.replace('/', '_')}.txt"
                 try:
                     path.write_text(self.stat_offline(guest_path))
-                except failures.ToolFailed as exc:
+                except (failures.ToolFailed, providers.Unsupported) as exc:
                     path.write_text(f"could not be read: {exc}\n")
                 files[f"stat {guest_path} (stopped disk)"] = str(path)
         say(f"evidence kept in {dest}")
@@ -368,7 +382,7 @@ class Machine:
         self._until_gone()
         if self.vm == "default":
             shutil.rmtree(self.workdir, ignore_errors=True)
-        if self.serial_log.is_file():  # kept with the Vagrant log, which outlives the VM too
+        if self.serial_log and self.serial_log.is_file():  # kept with the Vagrant log, which outlives the VM too
             self.kept_serial_log.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(self.serial_log, self.kept_serial_log)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from yarakashi import YarakashiError, catalogue, paths, providers
+from yarakashi import YarakashiError, catalogue, hosts, paths, providers
 
 #: Where the upload provisioner puts ``provisioning/`` in the guest.
 GUEST_LAB_DIR = "/home/vagrant/yarakashi"
@@ -25,6 +25,9 @@ GUEST_STEP_DIR = "/home/vagrant/yarakashi-steps"
 BOOT_TIMEOUT = 900
 #: Where libvirt writes each lab VM's serial console (a root-owned path QEMU can always reach).
 SERIAL_DIR = Path("/var/log/yarakashi/serial")
+#: The same on another libvirt host (``hosts``): libvirt's own log directory, which every libvirt
+#: host has (Debian's libvirt-daemon-system makes it); the file stays there.
+REMOTE_SERIAL_DIR = Path("/var/log/libvirt/qemu")
 
 
 def serial_log(lab: catalogue.Lab, plat: catalogue.Platform, instance: str, vm: str = "default") -> Path:
@@ -48,14 +51,19 @@ class Guest:
     primary: bool
 
 
-def guests(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> list[Guest]:
+def guests(lab: catalogue.Lab, plat: catalogue.Platform, instance: str, remote: bool = False) -> list[Guest]:
     """The VMs of the lab's Vagrantfile, its own first; only that one starts with a bare ``vagrant up``.
+    ``remote``: on another libvirt host, whose serial console files are written there.
 
     >>> [g.name for g in guests(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "main")]
     ['default', 's1']
     """
-    own = Guest("default", lab.memory, lab.cpus, str(serial_log(lab, plat, instance)), True)
-    return [own, *(Guest(m.name, m.memory, m.cpus, str(serial_log(lab, plat, instance, m.name)), False) for m in lab.machines)]
+    def serial(vm: str) -> str:
+        local = serial_log(lab, plat, instance, vm)
+        return str(REMOTE_SERIAL_DIR / f"{local.stem}-serial.log" if remote else local)
+
+    own = Guest("default", lab.memory, lab.cpus, serial("default"), True)
+    return [own, *(Guest(m.name, m.memory, m.cpus, serial(m.name), False) for m in lab.machines)]
 
 
 def libvirt_driver() -> str:
@@ -128,8 +136,10 @@ def render(
     proxy_command: str = "",
     provider_name: str | None = None,
     bounds: dict[str, int] | None = None,
+    host: hosts.Host = hosts.Host(),
 ) -> str:
-    """The Vagrantfile text; ``scripts`` overrides a step's script (a trainee's fix)."""
+    """The Vagrantfile text; ``scripts`` overrides a step's script (a trainee's fix); ``host``: the
+    libvirt host the VMs run on (this machine by default)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(paths.REPO),
         undefined=jinja2.StrictUndefined,
@@ -148,7 +158,8 @@ def render(
         boot_timeout=BOOT_TIMEOUT,
         provisioning=str(paths.PROVISIONING),
         provider=provider_name or providers.select(plat),
-        guests=guests(lab, plat, instance),
+        guests=guests(lab, plat, instance, not host.local),
+        libvirt_uri=host.uri,
     )
 
 

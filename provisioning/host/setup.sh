@@ -11,6 +11,7 @@ PACKAGES=(
   vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   debootstrap dnsmasq-base iptables fdisk e2fsprogs dpkg-dev rsync openssh-client
   netcat-openbsd iproute2 procps shellcheck python3 python3-venv
+  dropbear-bin  # the tests' second libvirt host's SSH server: binaries only, no service is started
 )
 if [ "$(id -u)" != 0 ]; then
   echo "setup needs root (it installs Debian packages): sudo $0" >&2

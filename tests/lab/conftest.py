@@ -11,12 +11,13 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 import pytest
 
-from yarakashi import boxes, catalogue, labnet, providers
+from yarakashi import boxes, catalogue, labnet, paths, providers
 from yarakashi.commands import TEST_PREFIX
 from yarakashi.machine import Machine
 from yarakashi.progress import say
@@ -99,3 +100,12 @@ def fresh_vm() -> Iterator[Callable[[str, str, str], Machine]]:
     with ExitStack() as stack:
         yield lambda lab, plat, inst: stack.enter_context(running_vm(lab, plat, inst))
 
+
+def invoke(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``invoke ARGS`` as a trainee (or a facilitator) runs it; its output shown as it was."""
+    say(f"trainee: invoke {' '.join(args)}")
+    done = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=paths.REPO, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=3600)
+    for line in (done.stdout + done.stderr).splitlines():
+        sys.stdout.write(f"    | {line}\n")
+    return done

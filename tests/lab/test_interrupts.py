@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from yarakashi import labnet, paths, providers
-from yarakashi.providers.libvirt import volumes
+
 from yarakashi.progress import say
 
 from .conftest import CREATED
@@ -112,7 +112,7 @@ def assert_clean_end(task: Task, code: int, sig: signal.Signals, during: str, en
     # Checks seen along the way may be printed; the verdict (its closing "observed:" line) never is.
     assert not re.search(r"^observed: ", text, re.M), "an interrupt is never a verdict"
     assert LIBVIRT.vms(prefix) == [], "no domain left"
-    assert volumes(prefix) == [], "no volume left"
+    assert LIBVIRT.volumes(prefix) == [], "no volume left"
     qemu = subprocess.run(["pgrep", "-f", f"guest={prefix}"], capture_output=True, text=True).stdout.split()
     assert qemu == [], "no qemu left"
     assert labnet.in_namespace(), "the lab network other VMs use is still there"

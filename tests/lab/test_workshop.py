@@ -12,7 +12,6 @@ that the trainee's lab (instance ``main``) never touches a developer's.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import zlib
@@ -24,7 +23,7 @@ import pytest
 from yarakashi import paths, providers
 from yarakashi.progress import say
 
-from .conftest import CREATED
+from .conftest import CREATED, invoke
 
 #: For the lane scheduler (yarakashi.lanes): three VMs, one after the other; each a start and
 #: two checks with real reboots.
@@ -50,16 +49,6 @@ def trainee(tmp_path: Path) -> Iterator[dict[str, str]]:
     invoke(env, "lab.destroy", RSYNC_LAB, "--trainee", WHO)
     invoke(env, "lab.destroy", MEMORY_LAB, "--trainee", WHO2)
     LIBVIRT.sweep(f"yk-{checkout}-")
-
-
-def invoke(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``invoke ARGS`` as a trainee runs it; its output shown as it was."""
-    say(f"trainee: invoke {' '.join(args)}")
-    done = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=paths.REPO, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=3600)
-    for line in (done.stdout + done.stderr).splitlines():
-        sys.stdout.write(f"    | {line}\n")
-    return done
 
 
 def in_guest(env: dict[str, str], command: str, lab: str = LAB, instance: str = "main") -> subprocess.CompletedProcess[str]:

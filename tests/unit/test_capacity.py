@@ -92,7 +92,7 @@ def test_the_guests_network_is_made_before_any_vagrant_up(monkeypatch, state, ex
     calls: list[str] = []
     defined: list[str] = []
 
-    def virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def virsh(*args: str, check: bool = True, uri: str = labnet.URI) -> subprocess.CompletedProcess[str]:
         calls.append(args[0])
         if args[0] == "net-define":
             defined.append(Path(args[1]).read_text())

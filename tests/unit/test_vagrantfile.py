@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -17,17 +16,6 @@ CASES = [
     for provider in catalogue.platform(plat).providers
 ]
 PROXY = "ip netns exec yarakashi nc %h %p"
-
-
-@pytest.fixture
-def vboxmanage(tmp_path: Path) -> dict[str, str]:
-    """A stand-in VBoxManage that only tells its version: with it Vagrant checks the
-    VirtualBox settings (without one it silently skips them)."""
-    fake = tmp_path / "vbox-bin"
-    fake.mkdir()
-    (fake / "VBoxManage").write_text("#!/bin/sh\necho 7.0.20r163906\n")
-    (fake / "VBoxManage").chmod(0o755)
-    return {"PATH": f"{fake}:{os.environ['PATH']}"}
 
 
 def render_and_validate(lab, plat, provider, tmp_path: Path, env: dict[str, str], text_edit=lambda t: t) -> str:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import vagrant as vagrant_lib
 
     from yarakashi.catalogue import Platform
+    from yarakashi.hosts import Host
 
 #: Provider name -> the module that implements it (imported only when used).
 MODULES = {"libvirt": "yarakashi.providers.libvirt", "virtualbox": "yarakashi.providers.virtualbox"}
@@ -104,17 +105,28 @@ class Provider(Protocol):
 _substitutes: dict[str, Provider] = {}
 
 
-def get(name: str) -> Provider:
-    """The provider called ``name``.
+def get(name: str, host: "Host | None" = None) -> Provider:
+    """The provider called ``name``, on this machine or on another libvirt ``host``.
 
-    >>> get("libvirt").name
-    'libvirt'
+    >>> from yarakashi import hosts
+    >>> get("libvirt").name, get("libvirt", hosts.parse("qemu+ssh://ws2/system")).host.name
+    ('libvirt', 'ws2')
+    >>> get("virtualbox", hosts.parse("qemu+ssh://ws2/system"))
+    Traceback (most recent call last):
+    ...
+    yarakashi.providers.Unsupported: VirtualBox runs lab VMs on this machine only: another host (ws2) needs the libvirt provider
     """
     from yarakashi.catalogue import choose
 
     if name in _substitutes:
         return _substitutes[name]
-    return importlib.import_module(MODULES[choose("provider", name, list(MODULES))]).PROVIDER
+    module = importlib.import_module(MODULES[choose("provider", name, list(MODULES))])
+    if host is None or host.local:
+        return module.PROVIDER
+    if not hasattr(module.PROVIDER, "host"):
+        raise Unsupported(f"{module.PROVIDER.__class__.__name__} runs lab VMs on this machine only: "
+                          f"another host ({host.name}) needs the libvirt provider")
+    return module.PROVIDER.__class__(host)
 
 
 def installed() -> list[str]:
