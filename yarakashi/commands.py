@@ -378,6 +378,8 @@ def status() -> str:
                 session = workshop.status(m)
                 rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.host.name:<16} {m.state()}{saved}"
                             + (f"; workshop: {session}" if session else ""))
+                rows += [f"{lab:<16} {m.platform.name:<18} {m.instance + ' (' + o.vm + ')':<18} {o.host.name:<16} {o.state()}"
+                         for o in m.others() if o.exists()]  # apparmor-cache's s1 beside s2
     rows.append(f"lab network: {labnet.mode()}")
     return "\n".join(rows)
 

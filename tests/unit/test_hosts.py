@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from yarakashi import capacity, catalogue, hosts, labnet, paths, providers, vagrantfile
+from yarakashi import capacity, catalogue, commands, hosts, labnet, paths, providers, vagrantfile
 from yarakashi.machine import Machine
 
 from .fakes import FakeHypervisor
@@ -110,3 +110,22 @@ def test_lab_start_with_a_bad_host_is_one_line_and_makes_nothing(tmp_path) -> No
     assert done.stderr.strip().splitlines() == [
         "error: --host must be this machine (qemu:///system) or a libvirt URI qemu+ssh://[USER@]HOST[:PORT]/system, not 'ws2.example'"]
     assert not work.exists()
+
+
+def test_the_facilitators_view_names_each_labs_host_and_its_other_machines(tmp_path, monkeypatch) -> None:
+    """lab.status: a row per VM with where it runs; apparmor-cache's s1 on a row of its own."""
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    monkeypatch.setattr(labnet, "mode", lambda: "down")
+    lab, plat = catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged")
+    for instance, host in (("main", hosts.Host()), ("t-carol", hosts.parse(WS2))):
+        Machine(lab, plat, instance, hypervisor=FakeHypervisor(), host=host).render()
+    made = {("main", "default"), ("main", "s1"), ("t-carol", "default")}
+    monkeypatch.setattr(Machine, "exists", lambda self: (self.instance, self.vm) in made)
+    monkeypatch.setattr(Machine, "state", lambda self: "running")
+    rows = commands.status().splitlines()
+    assert rows[0].split() == ["LAB", "PLATFORM", "INSTANCE", "HOST", "STATE"]
+    assert [r.split() for r in rows[1:]] == [
+        ["apparmor-cache", "debian12-merged", "main", "this", "machine", "running"],
+        ["apparmor-cache", "debian12-merged", "main", "(s1)", "this", "machine", "running"],
+        ["apparmor-cache", "debian12-merged", "t-carol", "ws2.example", "running"],
+        ["lab", "network:", "down"]]
