@@ -97,8 +97,10 @@ def _lock(plat: catalogue.Platform) -> Iterator[None]:
         yield
 
 
-def ensure(plat: catalogue.Platform, force: bool = False) -> bool:
-    """Build and add the box unless it is current, and put it in the pool. True when built."""
+def ensure(plat: catalogue.Platform, force: bool = False, into: "providers.Provider | None" = None) -> bool:
+    """Build and add the box unless it is current, and put it where new VMs are made from: the
+    pool of ``into`` (a lab VM's provider, on this machine or another libvirt host; default this
+    machine's libvirt). True when built."""
     if not plat.offline:
         return False
     with _lock(plat):
@@ -109,7 +111,7 @@ def ensure(plat: catalogue.Platform, force: bool = False) -> bool:
             _build(plat)
         else:
             say(f"box {plat.box} is current (inputs {input_key(plat)})")
-        libvirt().preload_box(plat)
+        (into or libvirt()).preload_box(plat)
         return built
 
 

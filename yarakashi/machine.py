@@ -119,7 +119,7 @@ class Machine:
 
         A failed or interrupted ``up`` removes the half-made VM (the log stays).
         """
-        boxes.ensure(self.platform)
+        boxes.ensure(self.platform, into=self.hv)
         self.render()
         start = time.monotonic()
         with failures.undo_on_failure(f"VM {self.domain}", self.destroy), self._place(), \
