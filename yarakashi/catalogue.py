@@ -360,8 +360,11 @@ def load_lab(path: Path) -> Lab:
             choose("machine", mark.machine, [m.name for m in lab.machines], f"in [[timeline]] of lab {lab.name}")
     for step in lab.check:
         choose("step", step, [*lab.steps, *BUILTIN_STEPS], f"in the check list of lab {lab.name}")
-    for step in lab.start:
+    for ref in lab.start:
+        step, machine = step_on(ref)
         choose("step", step, [*lab.steps, *BUILTIN_STEPS], f"in the start list of lab {lab.name}")
+        if machine:
+            choose("machine", machine, [m.name for m in lab.machines], f"in the start list of lab {lab.name} ({ref})")
     if lab.hints_ja and len(lab.hints_ja) != len(lab.hints):
         raise YarakashiError(f"lab {lab.name}: {len(lab.hints_ja)} hints_ja for {len(lab.hints)} hints (one translation each)")
     for plat, stated in lab.verdict.items():
@@ -370,6 +373,17 @@ def load_lab(path: Path) -> Lab:
             choose("step", step, list(lab.expect.get(plat, {})), f"in [verdict.{plat}] of lab {lab.name} (one with an [expect.{plat}] line)")
             choose("verdict", said, list(VERDICTS), f"for [verdict.{plat}] {step} of lab {lab.name}")
     return lab
+
+
+def step_on(ref: str) -> tuple[str, str]:
+    """A step of a start list and the machine it runs on: ``app@s1`` runs ``app`` on the lab's
+    machine ``s1``; a bare step runs on the lab's own VM ('').
+
+    >>> step_on("app@s1"), step_on("prepare")
+    (('app', 's1'), ('prepare', ''))
+    """
+    step, _, machine = ref.partition("@")
+    return step, machine
 
 
 def _check_step(lab: Lab, step: str, script: object) -> None:

@@ -1,7 +1,8 @@
 """Workshop mode: a trainee's VM at the team's moment, a clock, hints, and a reset in seconds.
 
-``lab.start NAME`` makes the lab's VM anew, runs the lab's ``start`` steps (lab.toml; for
-apparmor-cache: prepare, break, a real reboot), saves that running state, prints the trainee
+``lab.start NAME`` makes the lab's VMs anew (apparmor-cache: s2, and s1 with the team's app),
+runs the lab's ``start`` steps (lab.toml; for apparmor-cache: prepare, break, the app on s1, a
+real reboot of both), saves each one's running state, prints the trainee
 brief and starts the clock from ``minutes``. ``lab.reset`` resumes the saved state: the
 trainee's changes are gone, the clock and the hints used stay. ``lab.hint`` prints the next
 hint and counts it; ``lab.status`` shows the time and the hints. Trainee-facing lines are in
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from yarakashi import YarakashiError, catalogue
-from yarakashi.machine import Machine
+from yarakashi.machine import Machine, introduce, reboot_together
 
 #: The saved state a trainee's lab starts from and is reset to.
 START = "start"
@@ -135,7 +136,8 @@ def brief(lab: catalogue.Lab, lang: str) -> str:
 
 
 def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
-    """Make ``m`` anew, run the lab's start steps, save the state; the brief and the clock line.
+    """Make ``m`` and the lab's other machines anew, run the lab's start steps (``app@s1`` on s1;
+    ``reboot``: every machine at once), save each one's state; the brief and the clock line.
 
     ``start_timeout`` (seconds) shortens the start timeout of the lab's ``start_timeout_unit``
     with a drop-in, written before the first reboot of the start steps.
@@ -146,14 +148,24 @@ def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
     text = brief(m.lab, lang)
     m.destroy()
     m.up()
+    every = [m, *m.others()]  # apparmor-cache: s2, and s1 with the team's app
+    for other in every[1:]:
+        other.up()
+    if len(every) > 1:
+        introduce(every)
     s = Session(m.lab.name, 0, m.lab.minutes, start_timeout=start_timeout)
-    for step in m.lab.start:
+    for ref in m.lab.start:
+        step, on = catalogue.step_on(ref)
         if step == "reboot" and start_timeout and not s.real_timeout:
             s.real_timeout = _shorten(m, unit, start_timeout)
-        m.reboot() if step == "reboot" else m.run(step)
+        if step == "reboot":  # every server at once, as the contest's portal rebooted them
+            reboot_together(every) if len(every) > 1 else m.reboot()
+        else:
+            next(one for one in every if one.vm == (on or "default")).run(step)
     if start_timeout and not s.real_timeout:
         s.real_timeout = _shorten(m, unit, start_timeout)
-    m.save_state(START)
+    for one in every:
+        one.save_state(START)
     s.started = time.time()
     _save(m, s)
     at = time.strftime("%H:%M", time.localtime(s.started))
@@ -172,10 +184,12 @@ def _shorten(m: Machine, unit: str, seconds: int) -> str:
 
 
 def reset(m: Machine, lang: str) -> str:
-    """Resume the saved start state of ``m`` (a trainee's changes go; clock and hints stay)."""
+    """Resume the saved start state of ``m`` and its other machines (a trainee's changes go;
+    clock and hints stay)."""
     s = _session_of(m)
     began = time.monotonic()
-    m.return_to(START)
+    for one in [m, *(o for o in m.others() if o.saved_state(START))]:
+        one.return_to(START)
     s.resets += 1
     _save(m, s)
     return s.note(m.lab.start_timeout_unit, lang) + line(

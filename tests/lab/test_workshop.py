@@ -1,7 +1,7 @@
 """Trainees' walkthroughs on real VMs, as a workshop runs them: lab.start, a hint, a wrong fix,
 lab.check --mine FAIL, lab.reset, a right fix, lab.check --mine PASS. Key lines asserted in
-Japanese and in English. apparmor-cache with the workshop's 120 s start timeout and the team's
-one-boot workaround; rsync-dirlinks for a named trainee (--trainee), who types `make deploy`
+Japanese and in English. apparmor-cache (s2, and s1 with the team's app) with the workshop's 120 s
+start timeout and the team's one-boot workaround; rsync-dirlinks for a named trainee (--trainee), who types `make deploy`
 in the guest as the team did, then fixes the Makefile; memory-engine for another, who first gives
 InnoDB most of the RAM, then a pool that leaves the server its headroom.
 
@@ -27,7 +27,7 @@ from .conftest import CREATED, invoke
 
 #: For the lane scheduler (yarakashi.lanes): three VMs, one after the other; each a start and
 #: two checks with real reboots.
-TEST_MINUTES = 20  # 744 s for the first two trainees in fresh clone 12 (session 8); memory-engine's about 7 min more
+TEST_MINUTES = 22  # 744 s for the first two trainees in fresh clone 12 (session 8); memory-engine's about 7 min more; s1 about 2
 LAB, PLATFORM = "apparmor-cache", "debian12-merged"
 #: The name trainees type (lab.toml alias): what the team saw, not the cause.
 TRAINEE = "db-stops-after-reboot"
@@ -42,6 +42,7 @@ def trainee(tmp_path: Path) -> Iterator[dict[str, str]]:
     checkout = f"{paths.CHECKOUT_ID[:4]}w{zlib.crc32(b'workshop') % 10000}"
     env = {"YARAKASHI_CHECKOUT_ID": checkout, "YARAKASHI_WORK": str(tmp_path / "work"), "LANG": "C.UTF-8"}
     CREATED.add(f"yk-{checkout}-{LAB}-{PLATFORM}-main-default")
+    CREATED.add(f"yk-{checkout}-{LAB}-{PLATFORM}-main-s1")
     CREATED.add(f"yk-{checkout}-{RSYNC_LAB}-{PLATFORM}-t-{WHO}-default")
     CREATED.add(f"yk-{checkout}-{MEMORY_LAB}-{PLATFORM}-t-{WHO2}-default")
     yield env
@@ -51,11 +52,14 @@ def trainee(tmp_path: Path) -> Iterator[dict[str, str]]:
     LIBVIRT.sweep(f"yk-{checkout}-")
 
 
-def in_guest(env: dict[str, str], command: str, lab: str = LAB, instance: str = "main") -> subprocess.CompletedProcess[str]:
-    """``command`` typed in a new SSH session to the trainee's VM (its own SSH config)."""
-    config = Path(env["YARAKASHI_WORK"]) / lab / f"{PLATFORM}-{instance}" / "ssh_config"
-    say(f"trainee, in the guest: {command}")
-    done = subprocess.run(["ssh", "-F", str(config), "default", command], capture_output=True, text=True, timeout=300)
+def in_guest(env: dict[str, str], command: str, lab: str = LAB, instance: str = "main",
+             machine: str = "default") -> subprocess.CompletedProcess[str]:
+    """``command`` typed in a new SSH session to the trainee's VM (its own SSH config), or to
+    the lab's other ``machine`` (apparmor-cache's ``s1``)."""
+    own = "" if machine == "default" else f"-{machine}"
+    config = Path(env["YARAKASHI_WORK"]) / lab / f"{PLATFORM}-{instance}" / f"ssh_config{own}"
+    say(f"trainee, in the guest{own}: {command}")
+    done = subprocess.run(["ssh", "-F", str(config), machine, command], capture_output=True, text=True, timeout=300)
     for line in (done.stdout + done.stderr).splitlines():
         sys.stdout.write(f"    | {line}\n")
     return done
@@ -75,6 +79,12 @@ def test_a_trainee_walks_through_the_lab_from_start_to_a_passing_fix(trainee) ->
     assert "ワークショップ設定: mariadb.service の起動待ちは本来の 15min ではなく 120 秒" in started.stdout
     assert "時間を計り始めました" in started.stdout
     assert not {"yarakashi", "yarakashi-steps"} & set(guest_home(trainee)), "the lab's files were left in the guest"
+    # The post's two servers: the team's app on s1, its database s2 by name, both just rebooted.
+    app = ("hostname; systemctl is-active isuumo.go.service; getent hosts s2 | wc -l;"
+           " sudo journalctl -b -u isuumo.go.service -q | grep -q 'http server started' && echo started")
+    assert in_guest(trainee, app, machine="s1").stdout.split() == ["s1", "active", "1", "started"]
+    status = invoke(trainee, "lab.status").stdout.splitlines()
+    assert any("main (s1)" in row and "running" in row for row in status), status
 
     hint = invoke(trainee, "lab.hint", TRAINEE)  # LANG=C: English
     assert hint.returncode == 0
@@ -93,6 +103,7 @@ def test_a_trainee_walks_through_the_lab_from_start_to_a_passing_fix(trainee) ->
     reset = invoke(trainee, "lab.reset", TRAINEE, "--lang", "ja")
     assert reset.returncode == 0
     assert "db-stops-after-reboot の開始時点に戻りました" in reset.stdout and "ヒント 1 個使用" in reset.stdout
+    assert in_guest(trainee, app, machine="s1").stdout.split() == ["s1", "active", "1", "started"], "s1 back at the saved moment too"
 
     assert invoke(trainee, "lab.run", LAB, "fix").returncode == 0
     right = invoke(trainee, "lab.check", TRAINEE, "--mine")

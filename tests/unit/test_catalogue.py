@@ -151,3 +151,21 @@ def test_a_machine_is_named_as_the_post_names_it() -> None:
         on_machine(s2, "s3")
     with pytest.raises(YarakashiError, match=r"^unknown machine 's1' of lab rsync-dirlinks; valid machines: default$"):
         on_machine(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "main"), "s1")
+
+
+@pytest.mark.parametrize(("start", "message"), [
+    ('["prepare", "app@s9"]', "unknown machine 's9' in the start list of lab apparmor-cache (app@s9); valid machines: s1"),
+    ('["prepare", "deploy@s1"]', "unknown step 'deploy' in the start list of lab apparmor-cache; valid steps: "),
+])
+def test_a_start_step_on_another_machine_names_one_of_the_labs(start, message, tmp_path, monkeypatch) -> None:
+    labs = tmp_path / "labs"
+    shutil.copytree(paths.LABS, labs)
+    text = (labs / "apparmor-cache" / "lab.toml").read_text()
+    (labs / "apparmor-cache" / "lab.toml").write_text(text.replace('start = ["prepare", "break", "app@s1", "reboot"]', f"start = {start}"))
+    monkeypatch.setattr(paths, "LABS", labs)
+    catalogue.labs.cache_clear()
+    try:
+        with pytest.raises(YarakashiError, match=re.escape(message)):
+            catalogue.labs()
+    finally:
+        catalogue.labs.cache_clear()

@@ -17,24 +17,39 @@ from .fakes import FakeHypervisor
 
 @pytest.fixture
 def vm(monkeypatch, tmp_path) -> tuple[Machine, list[str]]:
+    """apparmor-cache's s2 with its s1, every act on either recorded (``app@s1``: on s1)."""
     monkeypatch.setattr(paths, "WORK", tmp_path)
     acts: list[str] = []
     made = {"up": False}
+
+    def at(m: Machine) -> str:
+        return "" if m.vm == "default" else f"@{m.vm}"
+
     monkeypatch.setattr(Machine, "destroy", lambda self: acts.append("destroy") or made.update(up=False))
-    monkeypatch.setattr(Machine, "up", lambda self: acts.append("up") or self.workdir.mkdir(parents=True) or made.update(up=True))
+    monkeypatch.setattr(Machine, "up", lambda self: acts.append("up" + at(self)) or self.workdir.mkdir(parents=True, exist_ok=True)
+                        or made.update(up=True))
     monkeypatch.setattr(Machine, "exists", lambda self: made["up"])
-    monkeypatch.setattr(Machine, "run", lambda self, step, check=True: acts.append(step))
-    monkeypatch.setattr(Machine, "reboot", lambda self: acts.append("reboot"))
-    monkeypatch.setattr(Machine, "save_state", lambda self, name, key="": acts.append(f"save:{name}"))
-    monkeypatch.setattr(Machine, "return_to", lambda self, name: acts.append(f"return:{name}"))
+    monkeypatch.setattr(Machine, "run", lambda self, step, check=True: acts.append(step + at(self)))
+    monkeypatch.setattr(Machine, "reboot", lambda self: acts.append("reboot" + at(self)))
+    monkeypatch.setattr(Machine, "save_state", lambda self, name, key="": acts.append(f"save:{name}{at(self)}"))
+    monkeypatch.setattr(Machine, "saved_state", lambda self, name: {"saved": "-"} if f"save:{name}{at(self)}" in acts else None)
+    monkeypatch.setattr(Machine, "return_to", lambda self, name: acts.append(f"return:{name}{at(self)}"))
+    monkeypatch.setattr(workshop, "introduce", lambda every: acts.append("introduce:" + ",".join(m.vm for m in every)))
+    monkeypatch.setattr(workshop, "reboot_together", lambda every: acts.append("reboot:" + ",".join(m.vm for m in every)))
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), hypervisor=FakeHypervisor())
     return m, acts
+
+
+#: What lab.start does to apparmor-cache: s2 and s1 up and named, s2 prepared and broken, the
+#: team's app on s1, both rebooted at once, both saved.
+BEFORE_REBOOT = ["destroy", "up", "up@s1", "introduce:default,s1", "prepare", "break", "app@s1"]
+AFTER_REBOOT = ["reboot:default,s1", "save:start", "save:start@s1"]
 
 
 def test_start_brings_the_lab_to_the_teams_moment_and_starts_the_clock(vm) -> None:
     m, acts = vm
     out = workshop.start(m, "en")
-    assert acts == ["destroy", "up", "prepare", "break", "reboot", "save:start"]
+    assert acts == BEFORE_REBOOT + AFTER_REBOOT
     assert out.startswith("# Brief: the reboot test you passed five times")
     assert "The clock runs: 60 minutes from" in out and "./run lab.hint db-stops-after-reboot" in out
     assert workshop.status(m) == "0 of 60 min, 0 of 4 hints, 0 resets"
@@ -57,7 +72,7 @@ def test_reset_resumes_the_saved_moment_and_keeps_the_clock_and_hints(vm) -> Non
     workshop.start(m, "ja")
     workshop.hint(m, "en")
     out = workshop.reset(m, "ja")
-    assert acts[-1] == "return:start"
+    assert acts[-2:] == ["return:start", "return:start@s1"], "s2 and s1 back at the saved moment"
     assert out.startswith("db-stops-after-reboot の開始時点に戻りました") and "ヒント 1 個使用" in out
     assert workshop.status(m, "ja") == "60 分中 0 分、ヒント 4 個中 1 個、リセット 1 回"
 
@@ -73,7 +88,7 @@ def test_a_shortened_start_timeout_is_a_drop_in_before_the_reboot_and_said_in_ev
 
     monkeypatch.setattr(m, "ssh", ssh)
     out = workshop.start(m, "en", start_timeout=120)
-    assert acts == ["destroy", "up", "prepare", "break", "ssh", "ssh", "reboot", "save:start"]
+    assert acts == BEFORE_REBOOT + ["ssh", "ssh"] + AFTER_REBOOT
     assert "TimeoutStartSec=%d" in sent[1] and " 120 > /etc/systemd/system/mariadb.service.d/yarakashi-workshop.conf" in sent[1]
     note = "WORKSHOP: mariadb.service waits 120 s to start, not its real 15min (a drop-in of lab.start --start-timeout)"
     assert note in out and workshop.hint(m, "en").startswith(note) and workshop.reset(m, "en").startswith(note)
