@@ -138,6 +138,8 @@ class Libvirt:
                                              text=True, check=True).stdout)["virtual-size"]
             self.create_volume(name, size, image)
         say(f"box {plat.box} copied into the storage pool{where} as {name}")
+        if not self.host.local:  # here a build drops them (boxes.build); there, the first copy of a new build
+            self.drop_old_box_copies(plat)
 
     def drop_old_box_copies(self, plat: Platform) -> None:
         """Delete the copies vagrant-libvirt uploaded of older builds of this box.
