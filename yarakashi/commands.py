@@ -14,7 +14,7 @@ from pathlib import Path
 
 from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, hosts, labnet, paths, providers, retest, timeline, vagrantfile, verdict, workshop
 from yarakashi import corpus as corpus_lib
-from yarakashi.machine import Machine, introduce, reboot_together
+from yarakashi.machine import Machine, reboot_together
 from yarakashi.steps import StepRun
 from yarakashi.progress import say
 
@@ -158,13 +158,8 @@ def up(lab_name: str, platform: str | None) -> list[Machine]:
         boxes.build_ahead([m.platform for m in machines])
         for m in machines:
             m.up()  # removes its own half-made VM
-            done.append(m)
-            others = m.others()  # the lab's other servers, on the same network, named as the post names them
-            for other in others:
-                other.up()
-                done.append(other)
-            if others:
-                introduce([m, *others])
+            done.append(m)  # its destroy removes its other machines too
+            m.up_others()  # the lab's other servers, on the same network, named as the post names them
     except failures.Interrupted as exc:
         for m in done:
             m.destroy()

@@ -131,6 +131,19 @@ class Machine:
             self.refresh_ssh_config()
         say(f"{self.domain} is up after {time.monotonic() - start:.0f} s")
 
+    def up_others(self) -> list["Machine"]:
+        """Bring up the lab's other machines beside this one (already up), on the same network,
+        and name them all (:func:`introduce`): apparmor-cache's s1 finds s2 as ``s2``. Returns them.
+
+        Each removes itself if its ``up`` fails; this machine's :meth:`destroy` removes them all.
+        """
+        others = self.others()
+        for other in others:
+            other.up()
+        if others:
+            introduce([self, *others])
+        return others
+
     def _place(self) -> contextlib.AbstractContextManager[None]:
         """A place among this machine's running lab guests (``capacity``) while the VM is made or
         resumed; a VM on another host takes none here (that host's size is its facilitator's)."""

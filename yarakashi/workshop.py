@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from yarakashi import YarakashiError, catalogue
-from yarakashi.machine import Machine, introduce, reboot_together
+from yarakashi.machine import Machine, reboot_together
 
 #: The saved state a trainee's lab starts from and is reset to.
 START = "start"
@@ -148,11 +148,7 @@ def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
     text = brief(m.lab, lang)
     m.destroy()
     m.up()
-    every = [m, *m.others()]  # apparmor-cache: s2, and s1 with the team's app
-    for other in every[1:]:
-        other.up()
-    if len(every) > 1:
-        introduce(every)
+    every = [m, *m.up_others()]  # apparmor-cache: s2, and s1 with the team's app
     s = Session(m.lab.name, 0, m.lab.minutes, start_timeout=start_timeout)
     for ref in m.lab.start:
         step, on = catalogue.step_on(ref)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from yarakashi import paths, retest, timeline, verdict
-from yarakashi.machine import Machine, introduce, reboot_together
+from yarakashi.machine import Machine, reboot_together
 from yarakashi.progress import say, wait_until
 
 from .conftest import CREATED, running_vm, sh
@@ -73,10 +73,8 @@ def get(app: Machine) -> str:
 @pytest.fixture(scope="module")
 def app(vm: Machine) -> Machine:
     """s1, the team's app server: the app up with its pool of connections to s2."""
-    s1 = vm.others()[0]
-    CREATED.add(s1.domain)
-    s1.up()
-    introduce([vm, s1])
+    CREATED.add(vm.others()[0].domain)
+    s1 = vm.up_others()[0]
     assert s1.run("app")
     return s1
 

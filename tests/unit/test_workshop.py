@@ -34,7 +34,14 @@ def vm(monkeypatch, tmp_path) -> tuple[Machine, list[str]]:
     monkeypatch.setattr(Machine, "save_state", lambda self, name, key="": acts.append(f"save:{name}{at(self)}"))
     monkeypatch.setattr(Machine, "saved_state", lambda self, name: {"saved": "-"} if f"save:{name}{at(self)}" in acts else None)
     monkeypatch.setattr(Machine, "return_to", lambda self, name: acts.append(f"return:{name}{at(self)}"))
-    monkeypatch.setattr(workshop, "introduce", lambda every: acts.append("introduce:" + ",".join(m.vm for m in every)))
+    def up_others(self: Machine) -> list[Machine]:
+        others = self.others()
+        for other in others:
+            other.up()
+        acts.append("introduce:" + ",".join(one.vm for one in [self, *others]))
+        return others
+
+    monkeypatch.setattr(Machine, "up_others", up_others)
     monkeypatch.setattr(workshop, "reboot_together", lambda every: acts.append("reboot:" + ",".join(m.vm for m in every)))
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), hypervisor=FakeHypervisor())
     return m, acts
