@@ -110,15 +110,22 @@ def test_a_lab_answers_to_its_trainee_name_and_the_trainee_catalogue_gives_no_ca
         assert one.name not in listed and one.title not in listed
 
 
-@pytest.mark.parametrize(("alias", "message"), [
-    ("Stale_Cache", "alias 'Stale_Cache' must be lower-case letters, digits and hyphens"),
-    ("rsync-dirlinks", "alias 'rsync-dirlinks' is already a lab's name or alias"),
+ALIAS, START = 'alias = "db-stops-after-reboot"', 'start = ["prepare", "break", "app@s1", "reboot"]'
+
+
+@pytest.mark.parametrize(("line", "edited", "message"), [
+    (ALIAS, 'alias = "Stale_Cache"', "alias 'Stale_Cache' must be lower-case letters, digits and hyphens"),
+    (ALIAS, 'alias = "rsync-dirlinks"', "alias 'rsync-dirlinks' is already a lab's name or alias"),
+    (START, 'start = ["prepare", "app@s9"]', "unknown machine 's9' in the start list of lab apparmor-cache (app@s9); valid machines: s1"),
+    (START, 'start = ["prepare", "deploy@s1"]', "unknown step 'deploy' in the start list of lab apparmor-cache; valid steps: "),
 ])
-def test_a_bad_or_taken_alias_is_one_clear_error(alias, message, tmp_path, monkeypatch) -> None:
+def test_a_bad_alias_or_start_step_is_one_clear_error(line, edited, message, tmp_path, monkeypatch) -> None:
+    """A taken or malformed trainees' name; a start step on a machine or of a step the lab lacks."""
     labs = tmp_path / "labs"
     shutil.copytree(paths.LABS, labs)
     text = (labs / "apparmor-cache" / "lab.toml").read_text()
-    (labs / "apparmor-cache" / "lab.toml").write_text(text.replace('alias = "db-stops-after-reboot"', f'alias = "{alias}"'))
+    assert line in text
+    (labs / "apparmor-cache" / "lab.toml").write_text(text.replace(line, edited))
     monkeypatch.setattr(paths, "LABS", labs)
     catalogue.labs.cache_clear()
     try:
@@ -151,21 +158,3 @@ def test_a_machine_is_named_as_the_post_names_it() -> None:
         on_machine(s2, "s3")
     with pytest.raises(YarakashiError, match=r"^unknown machine 's1' of lab rsync-dirlinks; valid machines: default$"):
         on_machine(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "main"), "s1")
-
-
-@pytest.mark.parametrize(("start", "message"), [
-    ('["prepare", "app@s9"]', "unknown machine 's9' in the start list of lab apparmor-cache (app@s9); valid machines: s1"),
-    ('["prepare", "deploy@s1"]', "unknown step 'deploy' in the start list of lab apparmor-cache; valid steps: "),
-])
-def test_a_start_step_on_another_machine_names_one_of_the_labs(start, message, tmp_path, monkeypatch) -> None:
-    labs = tmp_path / "labs"
-    shutil.copytree(paths.LABS, labs)
-    text = (labs / "apparmor-cache" / "lab.toml").read_text()
-    (labs / "apparmor-cache" / "lab.toml").write_text(text.replace('start = ["prepare", "break", "app@s1", "reboot"]', f"start = {start}"))
-    monkeypatch.setattr(paths, "LABS", labs)
-    catalogue.labs.cache_clear()
-    try:
-        with pytest.raises(YarakashiError, match=re.escape(message)):
-            catalogue.labs()
-    finally:
-        catalogue.labs.cache_clear()
