@@ -395,11 +395,18 @@ def destroy(lab_name: str, trainee: str | None = None) -> None:
     if not everything:
         lab_name = catalogue.choose("lab", catalogue.aliases().get(lab_name, lab_name), [*catalogue.labs(), ALL])
     only = workshop.instance(trainee) if trainee else None
+    unreachable: list[str] = []
     for name in catalogue.labs() if everything else [lab_name]:
         for m in workdir_machines(name):
             # test-* VMs belong to a pytest run, which removes them itself; only `all` sweeps them.
             if (everything or not m.instance.startswith(TEST_PREFIX)) and only in (None, m.instance):
-                m.destroy()
+                try:
+                    m.destroy()
+                except failures.ToolFailed as exc:
+                    if m.host.local:
+                        raise
+                    say(f"{m.domain} on {m.host.name} left as it is: {failures.tail(str(exc))}")  # the others go on
+                    unreachable.append(f"{m.domain} ({m.host.name})")
     if everything and not only:
         mine = vagrantfile.checkout_prefix()
         others = []
@@ -413,6 +420,9 @@ def destroy(lab_name: str, trainee: str | None = None) -> None:
             say(f"left {len(others)} VMs of other checkouts alone; the lab network stays up for them")
         elif labnet.teardown():
             say("lab network removed")
+    if unreachable:
+        raise failures.ToolFailed(f"{len(unreachable)} lab VMs on other hosts could not be removed: {', '.join(unreachable)}; "
+                                  "their work directories are kept: run lab.destroy again once the host answers")
 
 
 def after_interrupt(exc: failures.Interrupted) -> None:

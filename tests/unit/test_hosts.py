@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from yarakashi import capacity, catalogue, commands, hosts, labnet, paths, providers, vagrantfile
+from yarakashi import capacity, catalogue, commands, failures, hosts, labnet, paths, providers, vagrantfile
 from yarakashi.machine import Machine
 
 from .fakes import FakeHypervisor
@@ -129,3 +129,24 @@ def test_the_facilitators_view_names_each_labs_host_and_its_other_machines(tmp_p
         ["apparmor-cache", "debian12-merged", "main", "(s1)", "this", "machine", "running"],
         ["apparmor-cache", "debian12-merged", "t-carol", "ws2.example", "running"],
         ["lab", "network:", "down"]]
+
+
+def test_a_host_that_does_not_answer_leaves_its_lab_but_not_the_others(tmp_path, monkeypatch) -> None:
+    """lab.destroy goes on with the labs it can reach, keeps the unreachable one's work directory
+    (its record of where the VM is), and ends with one line naming it."""
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    lab, plat = catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged")
+    for instance, host in (("t-carol", hosts.parse(WS2)), ("t-dave", hosts.Host())):
+        Machine(lab, plat, instance, hypervisor=FakeHypervisor(), host=host).render()
+    gone: list[str] = []
+
+    def destroy(self: Machine) -> None:
+        if not self.host.local:
+            raise failures.ToolFailed(f"the libvirt host {self.host.uri} does not answer: ssh: connect to host ws2.example port 2222: No route to host")
+        gone.append(self.instance)
+
+    monkeypatch.setattr(Machine, "destroy", destroy)
+    with pytest.raises(failures.ToolFailed, match=r"^1 lab VMs on other hosts could not be removed: yk-\w+-apparmor-cache-debian12-merged-t-carol-default \(ws2.example\); their work directories are kept"):
+        commands.destroy("apparmor-cache")
+    assert gone == ["t-dave"]
+    assert hosts.recorded(tmp_path / "apparmor-cache" / "debian12-merged-t-carol").uri == WS2
