@@ -37,6 +37,10 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         failures.install()
+        asked = next((a for a in [*args[1:], *kwargs.values()] if a in ("-h", "--help")), None)
+        if asked:  # after a task, invoke reads it as the lab's name
+            task = next((a for a in sys.argv if a.rsplit(".", 1)[-1].replace("-", "_") in (fn.__name__, fn.__name__.removeprefix("lab_"))), "TASK")
+            raise Exit(f"error: {asked} after a task is read as its argument; help on a task: ./run --help {task}", code=2)
         try:
             done = fn(*args, **kwargs)
             sys.stdout.flush()  # here, where a reader that went away is caught, not at the interpreter's exit
@@ -121,7 +125,8 @@ HOST = {"host": "another libvirt host for this lab (a room that outgrows one mac
 MACHINE = {"machine": "another server of the lab, for a lab with several (apparmor-cache: s1, the app server)"}
 
 
-@task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
+@task(auto_shortflags=False,  # -h is not --host: ./run lab.start -h says where help is
+      help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
             "start_timeout": "workshop: shorten the lab's unit start timeout to N s (default: the real one)", **TRAINEE,
             **HOST})
 @friendly

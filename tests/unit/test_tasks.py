@@ -52,6 +52,8 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("lab.corpus", "nope"), "unknown lab 'nope'"),
         (("test", "--unit", "--pytest", "-k 'open"), "--pytest \"-k 'open\": No closing quotation (quote as in a shell)"),
         (("lab.corpus", "rsync-dirlinks", "--only", "zzz"), "no corpus script of rsync-dirlinks matches 'zzz' (its scripts: "),
+        (("lab.start", "--help"), "--help after a task is read as its argument; help on a task: ./run --help lab.start"),
+        (("lab.hint", "-h"), "-h after a task is read as its argument; help on a task: ./run --help lab.hint"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:
