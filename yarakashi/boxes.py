@@ -23,21 +23,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import vagrant
 
 from yarakashi import YarakashiError, catalogue, failures, paths, providers
 from yarakashi.progress import say
+from yarakashi.providers.libvirt import Libvirt, box_image
 from yarakashi.teelog import tee, tee_cm
-
-if TYPE_CHECKING:
-    from yarakashi.providers.libvirt import Libvirt
 
 BUILD_SCRIPTS = ("provisioning/box/build.sh", "provisioning/box/firstboot.sh")
 
 
-def libvirt() -> "Libvirt":
+def libvirt() -> Libvirt:
     """The offline boxes are libvirt boxes (qcow2): that provider keeps their pool copies."""
     return providers.get("libvirt")
 
@@ -135,16 +132,6 @@ def _ahead(plat: catalogue.Platform) -> None:
         ensure(plat)
     except YarakashiError as exc:  # said again, and raised, when a VM needs the box
         say(f"building {plat.box} ahead failed: {failures.tail(str(exc))}")
-
-
-def box_image(plat: catalogue.Platform) -> Path:
-    """The disk image of the box as Vagrant keeps it (present once ``vagrant box add`` ran)."""
-    return vagrant_home() / "boxes" / plat.box.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt" / "box.img"
-
-
-def vagrant_home() -> Path:
-    """Vagrant's data directory (boxes live there)."""
-    return Path(os.environ.get("VAGRANT_HOME", Path.home() / ".vagrant.d"))
 
 
 def _build(plat: catalogue.Platform) -> None:

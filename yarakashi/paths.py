@@ -28,3 +28,8 @@ WORK = Path(os.environ.get("YARAKASHI_WORK", REPO / ".work"))
 STATE = Path(os.environ.get("YARAKASHI_STATE", "/var/lib/yarakashi"))
 #: Downloaded .debs, shared by every box build.
 CACHE = Path(os.environ.get("YARAKASHI_CACHE", "/var/cache/yarakashi"))
+
+
+def vagrant_home() -> Path:
+    """Vagrant's data directory (boxes live there): ``VAGRANT_HOME``, else ``~/.vagrant.d``."""
+    return Path(os.environ.get("VAGRANT_HOME", Path.home() / ".vagrant.d"))

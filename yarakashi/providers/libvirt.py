@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from yarakashi import YarakashiError, boxes, disk, failures, hosts, labnet
+from yarakashi import YarakashiError, disk, failures, hosts, labnet, paths
 from yarakashi.catalogue import Platform
 from yarakashi.failures import ToolFailed, tail
 from yarakashi.progress import say
@@ -131,14 +131,14 @@ class Libvirt:
         name = pool_volume(plat)
         if name in self.volumes(name):
             return
-        image = boxes.box_image(plat)
+        image = box_image(plat)
         where = "" if self.host.local else f" of {self.host.name}"
         with failures.step(f"copying box {plat.box} into the storage pool{where}"):
             size = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True,
                                              text=True, check=True).stdout)["virtual-size"]
             self.create_volume(name, size, image)
         say(f"box {plat.box} copied into the storage pool{where} as {name}")
-        if not self.host.local:  # here a build drops them (boxes.build); there, the first copy of a new build
+        if not self.host.local:  # here a build drops them (boxes._build); there, the first copy of a new build
             self.drop_old_box_copies(plat)
 
     def drop_old_box_copies(self, plat: Platform) -> None:
@@ -148,7 +148,7 @@ class Libvirt:
         volume of its own name, so a kept copy is never used for new VMs.)
         """
         self.prepare()
-        current = pool_volume(plat) if boxes.box_image(plat).exists() else None
+        current = pool_volume(plat) if box_image(plat).exists() else None
         copies = [v for v in self.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_") if v != current]
         if copies and self.domains("yk-"):
             say(f"kept {len(copies)} old pool copies of {plat.box}: lab VMs exist (lab.destroy all, then box.build, frees them)")
@@ -246,12 +246,17 @@ class Libvirt:
         self.virsh("vol-delete", "--pool", labnet.POOL, name, check=False)
 
 
+def box_image(plat: Platform) -> Path:
+    """The disk image of an offline (libvirt) box as Vagrant keeps it (present once ``vagrant box add`` ran)."""
+    return paths.vagrant_home() / "boxes" / plat.box.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt" / "box.img"
+
+
 def pool_volume(plat: Platform) -> str:
     """The name vagrant-libvirt 0.11 gives the box's copy in the storage pool.
 
     For an unversioned box it is ``<box>_vagrant_box_image_0_<mtime of box.img>_box.img``.
     """
-    mtime = int(boxes.box_image(plat).stat().st_mtime)
+    mtime = int(box_image(plat).stat().st_mtime)
     return plat.box.replace("/", "-VAGRANTSLASH-") + f"_vagrant_box_image_0_{mtime}_box.img"
 
 
