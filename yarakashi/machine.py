@@ -305,7 +305,8 @@ class Machine:
             self.hv.hard_stop(self)
 
     def _state_file(self, name: str) -> Path:
-        return self.workdir / "states" / f"{name}.json"
+        """What :meth:`save_state` recorded, one file per VM: s2 and s1 share the work directory."""
+        return self.workdir / "states" / (f"{name}.json" if self.vm == "default" else f"{name}-{self.vm}.json")
 
     def sysrq(self, key: str) -> None:
         """Alt+SysRq+``key`` from the console, which works while SSH does not (``f``: OOM kill)."""

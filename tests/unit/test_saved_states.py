@@ -67,3 +67,19 @@ def test_a_labs_machines_reboot_together_and_a_reboot_that_did_not_happen_is_an_
     assert introduced == [["s2", "s1"]]  # at once (the barrier), then named again
     with pytest.raises(failures.ToolFailed, match=r"^s1 came back on the same boot \(old\): no real reboot$"):
         machine.reboot_together([Fake("s1", "old")])
+
+
+def test_each_machine_of_a_lab_keeps_its_own_record_of_a_state(monkeypatch, tmp_path) -> None:
+    """s2 and s1 share a work directory: s1's save overwrote s2's record, and lab.reset of s2 then
+    expected s1's boot (seen in fresh clone 18: "came back ... on boot e3593da8, not the saved boot d32cff0d")."""
+    s2, _, _ = machine(monkeypatch, tmp_path, ["s2-boot", "s2-boot"])
+    s1 = s2.others()[0]
+    answers = iter(["s1-boot", "s1-boot"])
+    monkeypatch.setattr(s1.guest, "boot_id", lambda: next(answers))
+    monkeypatch.setattr(s1, "boot_id", lambda: next(answers))
+    monkeypatch.setattr(s1, "exists", lambda: True)
+    monkeypatch.setattr(s1, "ssh", lambda command, timeout=120: subprocess.CompletedProcess([], 0, "", ""))
+    s2.save_state("start")
+    s1.save_state("start")
+    assert s2.saved_state("start")["boot"] == "s2-boot" and s1.saved_state("start")["boot"] == "s1-boot"
+    assert s2.return_to("start") == "s2-boot" and s1.return_to("start") == "s1-boot"
