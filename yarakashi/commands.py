@@ -180,7 +180,7 @@ def workshop_start(lab_name: str, platform: str | None, lang: str | None, start_
     plat, instance, where = catalogue.platform(check_platform(lab, platform)), workshop.instance(trainee), hosts.parse(host)
     said = workshop.language(lang)
     before = Machine(lab, plat, instance)
-    if before.exists() and before.host != where:  # the trainee's earlier lab, removed where it runs
+    if before.exists() and before.runs_on != where:  # the trainee's earlier lab, removed where it runs
         before.destroy()
     m = Machine(lab, plat, instance, host=where)
     try:
@@ -371,9 +371,9 @@ def status() -> str:
                 kept = m.saved_state(checking.BEFORE_FIX)
                 saved = f" (saved state {checking.BEFORE_FIX!r} of {kept['saved']})" if kept else ""
                 session = workshop.status(m)
-                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.host.name:<16} {m.state()}{saved}"
+                rows.append(f"{lab:<16} {m.platform.name:<18} {m.instance:<18} {m.runs_on.name:<16} {m.state()}{saved}"
                             + (f"; workshop: {session}" if session else ""))
-                rows += [f"{lab:<16} {m.platform.name:<18} {m.instance + ' (' + o.vm + ')':<18} {o.host.name:<16} {o.state()}"
+                rows += [f"{lab:<16} {m.platform.name:<18} {m.instance + ' (' + o.vm + ')':<18} {o.runs_on.name:<16} {o.state()}"
                          for o in m.others() if o.exists()]  # apparmor-cache's s1 beside s2
     rows.append(f"lab network: {labnet.mode()}")
     return "\n".join(rows)
@@ -403,10 +403,10 @@ def destroy(lab_name: str, trainee: str | None = None) -> None:
                 try:
                     m.destroy()
                 except failures.ToolFailed as exc:
-                    if m.host.local:
+                    if m.runs_on.local:
                         raise
-                    say(f"{m.domain} on {m.host.name} left as it is: {failures.tail(str(exc))}")  # the others go on
-                    unreachable.append(f"{m.domain} ({m.host.name})")
+                    say(f"{m.domain} on {m.runs_on.name} left as it is: {failures.tail(str(exc))}")  # the others go on
+                    unreachable.append(f"{m.domain} ({m.runs_on.name})")
     if everything and not only:
         mine = vagrantfile.checkout_prefix()
         others = []

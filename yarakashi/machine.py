@@ -59,15 +59,15 @@ class Machine:
         self.workdir = paths.WORK / lab.name / f"{plat.name}-{instance}"
         #: Where it runs: this machine, or another libvirt host (``lab.start --host``, recorded
         #: in the work directory when rendered; a Machine made without ``host`` follows the record).
-        self.host = host if host is not None else hosts.recorded(self.workdir)
+        self.runs_on = host if host is not None else hosts.recorded(self.workdir)
         self.provider = hypervisor.name if hypervisor else providers.select(plat)
-        self.hv = hypervisor or providers.get(self.provider, self.host)
+        self.hv = hypervisor or providers.get(self.provider, self.runs_on)
         own = "" if vm == "default" else f"-{vm}"
         self.log = paths.WORK / "logs" / lab.name / f"{plat.name}-{instance}{own}.log"
         self.ssh_config_path = self.workdir / f"ssh_config{own}"
         #: The serial console: written by libvirt while the VM exists, then kept next to the log
         #: (None on another host: the file is there).
-        self.serial_log = vagrantfile.serial_log(lab, plat, instance, vm) if self.host.local else None
+        self.serial_log = vagrantfile.serial_log(lab, plat, instance, vm) if self.runs_on.local else None
         self.kept_serial_log = self.log.with_suffix(".serial.log")
         self.guest = guest.Endpoint(vm, self.ssh_config_path, name=self.domain)
 
@@ -88,7 +88,7 @@ class Machine:
         """The lab's other machines in the same Vagrantfile (the post's s1 beside s2)."""
         if self.vm != "default":
             return []
-        return [Machine(self.lab, self.platform, self.instance, self.scripts, self.hv, m.name, self.host)
+        return [Machine(self.lab, self.platform, self.instance, self.scripts, self.hv, m.name, self.runs_on)
                 for m in self.lab.machines]
 
     def vagrant(self) -> vagrant.Vagrant:
@@ -104,10 +104,10 @@ class Machine:
         proxy = self.hv.prepare()
         self.workdir.mkdir(parents=True, exist_ok=True)
         text = vagrantfile.render(self.lab, self.platform, self.instance, self.scripts, proxy, self.provider, self.bounds,
-                                  self.host)
+                                  self.runs_on)
         path = self.workdir / "Vagrantfile"
         path.write_text(text)
-        hosts.record(self.workdir, self.host)
+        hosts.record(self.workdir, self.runs_on)
         return path
 
     def exists(self) -> bool:
@@ -147,7 +147,7 @@ class Machine:
     def _place(self) -> contextlib.AbstractContextManager[None]:
         """A place among this machine's running lab guests (``capacity``) while the VM is made or
         resumed; a VM on another host takes none here (that host's size is its facilitator's)."""
-        if not self.host.local:
+        if not self.runs_on.local:
             return contextlib.nullcontext()
         return capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX))
 
@@ -238,8 +238,8 @@ class Machine:
         """Run ``command`` in a new SSH session (rc 255: none started; 124: timed out)."""
         return self.guest.ssh(command, timeout)
 
-    def host(self):  # type: ignore[no-untyped-def]
-        """A fresh testinfra host for the guest."""
+    def testinfra(self):  # type: ignore[no-untyped-def]
+        """A fresh testinfra host for the guest (``runs_on`` says which libvirt host runs the VM)."""
         return self.guest.testinfra()
 
     def pinned_shell(self) -> guest.PinnedShell:

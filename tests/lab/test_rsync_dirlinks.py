@@ -38,7 +38,7 @@ def lines_of(ended: StepRun) -> list[str]:
 def test_naive_deploy_is_harmless_on_split_usr(fresh_vm) -> None:
     vm = fresh_vm(LAB, "debian11-split", "naive")
     assert vm.run("prepare")
-    assert vm.host().file("/lib").is_directory and not vm.host().file("/lib").is_symlink
+    assert vm.testinfra().file("/lib").is_directory and not vm.testinfra().file("/lib").is_symlink
     ended = vm.run("break")
     assert ended, ended.describe()
     lines = lines_of(ended)
@@ -46,7 +46,7 @@ def test_naive_deploy_is_harmless_on_split_usr(fresh_vm) -> None:
     assert "lib/systemd/system/mysql.service" in lines
     assert LONE_LIB not in lines, "on split /usr /lib exists as a directory: rsync creates nothing there"
     assert "deploy.sh: units reloaded" in lines
-    host = vm.host()
+    host = vm.testinfra()
     assert host.file("/lib").is_directory and not host.file("/lib").is_symlink
     assert host.file(f"/lib/{UNIT}").is_file
     assert host.run("ls /").rc == 0
@@ -57,7 +57,7 @@ def test_naive_deploy_is_harmless_on_split_usr(fresh_vm) -> None:
 def test_naive_deploy_breaks_merged_usr(fresh_vm) -> None:
     vm = fresh_vm(LAB, "debian12-merged", "naive")
     assert vm.run("prepare")
-    assert vm.host().file("/lib").linked_to == "/usr/lib"
+    assert vm.testinfra().file("/lib").linked_to == "/usr/lib"
     shell = vm.pinned_shell()  # opened before the break: the only way to look afterwards
     try:
         ended = vm.run("break", check=False)
@@ -109,7 +109,7 @@ def fixed_vm() -> Iterator[Machine]:
 
 
 def assert_deploy_is_safe(vm: Machine) -> None:
-    host = vm.host()
+    host = vm.testinfra()
     assert host.file("/lib").is_symlink and host.file("/lib").linked_to == "/usr/lib"
     assert host.file(f"/usr/lib/{UNIT}").is_file
     assert host.run("ls /").rc == 0
@@ -156,7 +156,7 @@ def test_a_root_shell_already_open_recovers_the_server(fresh_vm) -> None:
     finally:
         shell.close()
     assert vm.ssh("true", timeout=60).returncode == 0, "a new SSH session must work again"
-    host = vm.host()
+    host = vm.testinfra()
     assert host.file("/lib").linked_to == "/usr/lib"
     assert host.file("/lib.deployed/systemd/system/mysql.service").is_file, "what rsync made is kept aside"
     assert host.run("ls /").rc == 0

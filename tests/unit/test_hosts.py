@@ -62,12 +62,12 @@ def test_the_host_is_recorded_and_every_later_machine_follows_it(tmp_path, monke
     placed = Machine(lab, plat, "t-carol", hypervisor=FakeHypervisor(), host=hosts.parse(WS2))
     placed.render()
     later = Machine(lab, plat, "t-carol")  # lab.reset, lab.status, lab.destroy: no --host
-    assert later.host.uri == WS2 and later.hv.host.uri == WS2
-    assert [o.host.uri for o in later.others()] == [WS2], "s1 runs beside s2"
+    assert later.runs_on.uri == WS2 and later.hv.host.uri == WS2
+    assert [o.runs_on.uri for o in later.others()] == [WS2], "s1 runs beside s2"
     assert later.serial_log is None and later.console_size() == 0, "the console file is on that host"
-    assert Machine(lab, plat, "t-dave").host.local, "another trainee's lab stays here"
+    assert Machine(lab, plat, "t-dave").runs_on.local, "another trainee's lab stays here"
     Machine(lab, plat, "t-carol", hypervisor=FakeHypervisor(), host=hosts.Host()).render()
-    assert Machine(lab, plat, "t-carol").host.local, "placed back here: the record goes"
+    assert Machine(lab, plat, "t-carol").runs_on.local, "placed back here: the record goes"
 
 
 def test_a_vm_on_another_host_takes_no_place_among_this_machines_guests(tmp_path, monkeypatch) -> None:
@@ -141,8 +141,8 @@ def test_a_host_that_does_not_answer_leaves_its_lab_but_not_the_others(tmp_path,
     gone: list[str] = []
 
     def destroy(self: Machine) -> None:
-        if not self.host.local:
-            raise failures.ToolFailed(f"the libvirt host {self.host.uri} does not answer: ssh: connect to host ws2.example port 2222: No route to host")
+        if not self.runs_on.local:
+            raise failures.ToolFailed(f"the libvirt host {self.runs_on.uri} does not answer: ssh: connect to host ws2.example port 2222: No route to host")
         gone.append(self.instance)
 
     monkeypatch.setattr(Machine, "destroy", destroy)
@@ -150,3 +150,12 @@ def test_a_host_that_does_not_answer_leaves_its_lab_but_not_the_others(tmp_path,
         commands.destroy("apparmor-cache")
     assert gone == ["t-dave"]
     assert hosts.recorded(tmp_path / "apparmor-cache" / "debian12-merged-t-carol").uri == WS2
+
+
+def test_no_attribute_of_a_machine_hides_one_of_its_methods(tmp_path, monkeypatch) -> None:
+    """Seen in fresh clone 19: an attribute ``host`` (where the VM runs) hid the method ``host()``
+    (its testinfra host), and every rsync-dirlinks story test failed. Now ``runs_on`` and ``testinfra()``."""
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "t-carol", host=hosts.parse(WS2))
+    assert [name for name in vars(m) if callable(getattr(type(m), name, None))] == []
+    assert m.runs_on.name == "ws2.example" and callable(m.testinfra)
