@@ -51,7 +51,9 @@ class Host:
     @property
     def name(self) -> str:
         """How reports name it: ``this machine``, or the host's name."""
-        return urllib.parse.urlsplit(self.uri).hostname or self.uri if self.uri else "this machine"
+        if self.local:
+            return "this machine"
+        return urllib.parse.urlsplit(self.uri).hostname or self.uri
 
     def libvirt_uri(self) -> str:
         """The URI ``virsh -c`` and vagrant-libvirt connect with."""

@@ -24,6 +24,11 @@ from yarakashi.progress import say
 from yarakashi.providers import Unsupported, Vm
 
 
+#: Other libvirt hosts whose pool and network this process has made sure of (each check is
+#: five virsh calls, each a new SSH connection; a VM's ``up`` asked three times).
+_READY: set[str] = set()
+
+
 class Libvirt:
     """Lab VMs as libvirt domains (QEMU under TCG here, KVM where it works) on one libvirt host."""
 
@@ -44,7 +49,9 @@ class Libvirt:
 
     def prepare(self) -> str:
         if not self.host.local:
-            labnet.ensure_remote(self.host.uri)
+            if self.host.uri not in _READY:  # once per process: nothing of ours removes them there
+                labnet.ensure_remote(self.host.uri)
+                _READY.add(self.host.uri)
             return self.host.proxy_command()
         labnet.ensure()
         return labnet.proxy_command()
