@@ -27,7 +27,7 @@ from pathlib import Path
 
 import vagrant
 
-from yarakashi import YarakashiError, boxes, capacity, catalogue, failures, guest, hosts, paths, providers, vagrantfile, verdict
+from yarakashi import YarakashiError, boxes, capacity, catalogue, failures, guest, hosts, kernlog, paths, providers, vagrantfile, verdict
 from yarakashi.progress import say
 from yarakashi.teelog import tee, tee_cm
 from yarakashi.steps import StepRun
@@ -335,8 +335,8 @@ class Machine:
             return self.hv.read_offline(self, path)
 
     def save_evidence(self, dest: Path) -> dict[str, str]:
-        """Keep what a FAIL leaves, in ``dest``: the step log, each recent boot's journal when a
-        session opens, else the lab's ``offline_evidence`` paths read from the stopped disk.
+        """Keep what a FAIL leaves, in ``dest``: the step log, each recent boot's journal and this
+        boot's kernel messages when a session opens, else the lab's ``offline_evidence`` paths read from the stopped disk.
         Returns ``{what: file}``."""
         dest.mkdir(parents=True, exist_ok=True)
         files = {"log": str(self.log)}
@@ -345,6 +345,13 @@ class Machine:
             files["serial console"] = str(dest / "serial-console.log")
         boots = self.ssh("sudo -n journalctl --list-boots --no-pager -q", timeout=60)
         if boots.returncode == 0:
+            # The journal can lack kernel lines the ring buffer holds (yarakashi/kernlog.py).
+            try:
+                raw = kernlog.read(self)[1]
+            except YarakashiError as exc:
+                raw = f"{exc}\n"
+            (dest / "kernel-this-boot.txt").write_text(raw)
+            files["kernel messages of this boot (ring buffer and journal)"] = str(dest / "kernel-this-boot.txt")
             for offset in [line.split()[0] for line in boots.stdout.splitlines() if line.strip()][-3:]:
                 got = self.ssh(f"sudo -n journalctl -b {offset} --no-pager -o short-precise | tail -n 5000", timeout=120)
                 path = dest / f"journal-boot{offset}.txt"

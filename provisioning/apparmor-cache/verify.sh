@@ -24,7 +24,7 @@ yk_doomed() {
   [ "${pid:-0}" != 0 ] || return 0
   label=$(cat "/proc/$pid/attr/current" 2>/dev/null) || return 0
   # pid= in the audit line is the task that was denied: the main process or one of its threads.
-  for task in $(journalctl -k -b --no-pager | grep -F "profile=\"${label% (*}\"" \
+  for task in $(yk_kernel_lines | grep -F "profile=\"${label% (*}\"" \
       | grep 'apparmor="DENIED".*family="unix" sock_type="dgram"' | sed -n 's/.* pid=\([0-9]*\) .*/\1/p' | sort -u); do
     [ "$task" = "$pid" ] || [ -d "/proc/$pid/task/$task" ] && denied=$task
   done
@@ -51,7 +51,7 @@ check "mariadb.service start settings" \
 check "mariadb.service" active "$(systemctl is-active mariadb)" \
   "a unit that stays activating is stopped by systemd at TimeoutStartSec, even while queries work"
 check "AppArmor DENIED lines for the database server this boot" 0 \
-  "$(journalctl -k -b --no-pager | grep -cE 'apparmor="DENIED".*profile="/usr/sbin/(mysqld|mariadbd)"')" \
+  "$(yk_kernel_count 'apparmor="DENIED".*profile="/usr/sbin/(mysqld|mariadbd)"')" \
   "a profile still confines the server and denies what it needs"
 check "data written before the reboot" "$(cat /var/lib/yarakashi-lab/data.digest 2>/dev/null)" "$(yk_data_digest 2>&1)" \
   "the organisers' check reads the data the app wrote before the reboot"

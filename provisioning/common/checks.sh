@@ -4,10 +4,25 @@
 #
 #   check NAME EXPECTED ACTUAL [REASON]   passes when ACTUAL is EXPECTED; REASON says why it matters
 #   check_that NAME EXPECTED ACTUAL PASSED [REASON]   PASSED (true|false) decided by the caller
+#   yk_kernel_count ERE                   this boot's kernel lines matching ERE (ring buffer or journal)
 #   check_boot                            the boot finished (YK_VERIFY_WAIT bounds it, 300 s); a lab's
 #                                         yk_doomed() that prints a reason ends the wait early: certain FAIL
 #   exit "$fail"                          at the end: 0 when every check passed
 fail=0
+# This boot's kernel lines, text only: the ring buffer's, then the journal's (a line may stand
+# twice). journald stalled or killed under memory pressure misses lines the ring buffer holds;
+# the ring buffer overwrites its oldest lines, which the journal keeps (yarakashi/kernlog.py).
+yk_kernel_lines() {
+  dmesg 2>/dev/null | sed 's/^\[[ 0-9.]*\] //'
+  journalctl -k -b -q --no-pager -o cat 2>/dev/null
+}
+# How many of this boot's kernel lines match the extended regex $1, in whichever record holds more.
+yk_kernel_count() {
+  local ring journal
+  ring=$(dmesg 2>/dev/null | grep -cE -- "$1")
+  journal=$(journalctl -k -b -q --no-pager -o cat 2>/dev/null | grep -cE -- "$1")
+  echo $(( ring > journal ? ring : journal ))
+}
 yk_json() {  # $1 as a JSON string
   local s=$1
   s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/\\n}; s=${s//$'\t'/\\t}; s=${s//$'\r'/}

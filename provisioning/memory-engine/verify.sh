@@ -14,7 +14,7 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$YK_LAB_DIR/common/checks.sh"
 check_boot
 check "mariadb.service" active "$(systemctl is-active mariadb)" "the database must be up after the reboot"
-check "processes the OOM killer killed this boot" 0 "$(journalctl -k -b --no-pager | grep -c 'Out of memory: Killed process')" \
+check "processes the OOM killer killed this boot" 0 "$(yk_kernel_count 'Out of memory: Killed process')" \
   "the guest ran out of memory"
 check "tables not on InnoDB" 0 \
   "$(yk_mysql -N -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$YK_DB' AND ENGINE <> 'InnoDB'" 2>&1)" \
