@@ -40,6 +40,10 @@ COMMAND = (f"sudo -n dmesg; echo '{_SEPARATOR}'; "
 _DMESG = re.compile(r"^\[\s*(\d+)\.(\d{6})\] ?(.*)$")
 
 
+class Unanswered(YarakashiError):
+    """The guest did not answer: no session, or nothing from ``dmesg``."""
+
+
 class Reachable(Protocol):
     """Anything with a bounded ``ssh`` (a :class:`yarakashi.guest.Endpoint`, a ``Machine``)."""
 
@@ -95,6 +99,6 @@ def read(guest: Reachable, timeout: float = 120) -> tuple[list[Line], str]:
     done = guest.ssh(COMMAND, timeout)
     answered = _SEPARATOR in done.stdout and _DMESG.match(done.stdout.partition("\n")[0])
     if done.returncode in (124, 255) or not answered:
-        raise YarakashiError(f"the guest's kernel messages could not be read (exit {done.returncode}): "
+        raise Unanswered(f"the guest's kernel messages could not be read (exit {done.returncode}): "
                              f"{tail(done.stderr) or tail(done.stdout) or 'no output'}")
     return parse(done.stdout), done.stdout

@@ -9,6 +9,7 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=provisioning/apparmor-cache/lib.sh
 . "$YK_LAB_DIR/apparmor-cache/lib.sh"
 here=$YK_LAB_DIR/apparmor-cache
+yk_keep_every_audit_line
 
 deb=$(yk_build_deb yarakashi-mysql-server 5.7.31-0ubuntu0.18.04.1 "2020-07-21 12:00:00" "" \
   "apparmor_parser -r -T -W /etc/apparmor.d/usr.sbin.mysqld" \

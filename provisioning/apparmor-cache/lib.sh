@@ -6,6 +6,16 @@ YK_DB=isucon
 yk_mysql() { mysql --protocol=socket -uroot "$@"; }
 yk_data_digest() { yk_mysql -N -e "SELECT COUNT(*), SUM(CRC32(name)) FROM $YK_DB.items"; }
 
+# With no audit daemon the kernel prints each AppArmor audit line only while printk_ratelimit()
+# allows (kauditd_printk_skb in kernel/audit.c, Linux 6.1 as Debian 12 ships it): 10 lines in
+# 5 s by default, shared with the STATUS line of every profile loaded at boot. A denial dropped there is missing
+# from dmesg and the journal alike; an interval of 0 turns that limit off (kernel
+# Documentation/admin-guide/sysctl/kernel.rst, printk_ratelimit).
+yk_keep_every_audit_line() {
+  echo "kernel.printk_ratelimit = 0" > /etc/sysctl.d/60-printk-ratelimit.conf
+  sysctl -q -w kernel.printk_ratelimit=0
+}
+
 # Build a .deb from a directory tree at provision time; file mtimes are kept as given,
 # the way dpkg restores them from a package built years ago.
 #   yk_build_deb NAME VERSION MTIME CONTROL_EXTRA POSTINST FILE:DEST [FILE:DEST...]

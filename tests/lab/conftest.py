@@ -13,16 +13,18 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 from contextlib import ExitStack, contextmanager
 
 import pytest
 
-from yarakashi import boxes, catalogue, labnet, paths, providers
+from yarakashi import boxes, catalogue, kernlog, labnet, paths, providers
 from yarakashi.commands import TEST_PREFIX
 from yarakashi.machine import Machine
 from yarakashi.progress import say
 
 LIBVIRT = providers.get("libvirt")
+T = TypeVar("T")
 PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 #: Domains this pytest process created: the only ones its teardown may remove (another
 #: lane, or a person's ``lab.up``, may have VMs running at the same time).
@@ -74,11 +76,34 @@ def lab_properties(request: pytest.FixtureRequest, record_property: Callable[[st
         record_property("evidence", "verified")
 
 
+class NoSession(AssertionError):
+    """The guest did not answer one SSH session (it fails a test, unless a poll tries again)."""
+
+
 def sh(vm: Machine, command: str, timeout: float = 120) -> str:
     """stdout of a root command in a new SSH session (no session, or a timeout, fails the test)."""
     done = vm.ssh(f"sudo sh -c {shlex.quote(command)}", timeout)
-    assert done.returncode not in (124, 255), f"no SSH session: {done.stderr}"
+    if done.returncode in (124, 255):
+        raise NoSession(f"no SSH session: {done.stderr}")
     return done.stdout.strip()
+
+
+def polled(probe: Callable[[], T]) -> Callable[[], T | None]:
+    """``probe`` for :func:`wait_until`: one session the guest did not answer (a busy host, a
+    guest still booting) means "not yet", not a failed test; the wait's own bound still ends it.
+
+    >>> def stalled() -> str:
+    ...     raise NoSession("no SSH session: Connection timed out during banner exchange")
+    >>> polled(stalled)() is None and polled(lambda: "active")() == "active"
+    True
+    """
+    def once() -> T | None:
+        try:
+            return probe()
+        except (NoSession, kernlog.Unanswered) as exc:
+            say(f"{exc}: trying again")
+            return None
+    return once
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from yarakashi.guest import PinnedShell
 from yarakashi.machine import Machine
 from yarakashi.progress import Timeout, say, wait_until
 
-from .conftest import running_vm, sh
+from .conftest import polled, running_vm, sh
 
 LAB = "memory-engine"
 ROWS = 24000
@@ -307,7 +307,7 @@ def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request
         say("this time the kernel killed mariadbd before a new SSH session hung: " + watch.summary(began))
     assert watch.ssh[-1][1] == 0 and watch.queries[-1][1] == 0, "both answer again afterwards: " + watch.summary()
     # systemd started mariadbd again; the table that made it to MEMORY is empty now.
-    wait_until("mariadb to be active again", lambda: sh(vm, "systemctl is-active mariadb") == "active", timeout=180)
+    wait_until("mariadb to be active again", polled(lambda: sh(vm, "systemctl is-active mariadb") == "active"), timeout=180)
     after = tables(vm)
     say(f"tables after the OOM kill: {after}")
     memory = {t for t, (engine, _) in after.items() if engine == "MEMORY"}
@@ -325,7 +325,7 @@ def test_memory_tables_come_back_empty_after_a_real_reboot(vm: Machine) -> None:
     say(f"rows back in {sorted(memory)} (MEMORY); {available_mib(vm)} MiB available")
     before = vm.boot_id()
     assert vm.reboot() != before
-    wait_until("mariadb after the reboot", lambda: sh(vm, "systemctl is-active mariadb") == "active", timeout=300)
+    wait_until("mariadb after the reboot", polled(lambda: sh(vm, "systemctl is-active mariadb") == "active"), timeout=300)
     after = tables(vm)
     say(f"tables after a real reboot: {after}")
     assert all(after[t] == ("MEMORY", 0) for t in memory), "MEMORY tables come back empty"

@@ -9,6 +9,7 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=provisioning/apparmor-cache/lib.sh
 . "$YK_LAB_DIR/apparmor-cache/lib.sh"
 export DEBIAN_FRONTEND=noninteractive
+yk_keep_every_audit_line
 echo "+ apt-get install mysql-server"
 apt-get update -q
 apt-get install -y -q mysql-server
