@@ -1,7 +1,7 @@
 """How many lab guests this host runs at once: a VM is made only when a place is free.
 
 Under TCG each vCPU is a host thread. With 6-7 lab guests on 2 cores a real reboot took
-603 s and a suite run failed (bench/results.md, 2026-11-27 session 4); with 3-4 they pass.
+603 s and a suite run failed (bench/results.md); with 3-4 they pass.
 The cap counts every checkout's running lab guests (``yk-...``) and those being made; a VM
 waits for a place, saying who holds them. ``YARAKASHI_MAX_GUESTS`` sets another cap.
 

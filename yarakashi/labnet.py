@@ -44,7 +44,7 @@ LOCK = Path("/run/yarakashi/labnet.lock")
 #: no forwarding, DHCP only). Made here, under LOCK, before any ``vagrant up``: vagrant-libvirt
 #: serialises its network set-up only inside one process, so two ``vagrant up`` at once both
 #: made or started it ("network is already active"), and a failed one removed it from under the
-#: other ("network 'vagrant-libvirt' is not active"), seen in a suite run of session 8. A network
+#: other ("network 'vagrant-libvirt' is not active"; bench/results.md). A network
 #: it finds made is one it neither starts nor removes.
 NETWORK = "vagrant-libvirt"
 NETWORK_XML = f"""<network>

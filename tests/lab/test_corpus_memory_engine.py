@@ -6,7 +6,7 @@ from __future__ import annotations
 from .corpus_case import assert_corpus
 
 #: For the lane scheduler (yarakashi.lanes): one VM, each script from the saved state.
-TEST_MINUTES = 11  # 632 s measured in fresh clone 12 (session 8)
+TEST_MINUTES = 11  # 632 s measured in a whole suite run (bench/results.md)
 
 
 def test_every_corpus_script_gets_the_verdict_its_header_states() -> None:

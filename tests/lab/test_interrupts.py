@@ -31,7 +31,7 @@ from .conftest import CREATED
 LIBVIRT = providers.get("libvirt")
 
 #: For the lane scheduler (yarakashi.lanes): four interrupted tasks, two boots to the end.
-TEST_MINUTES = 5  # 295 s measured in fresh clone 12 (session 8)
+TEST_MINUTES = 5  # 295 s measured in a whole suite run (bench/results.md)
 LAB, PLATFORM = "rsync-dirlinks", "debian12-merged"
 #: A fix that never ends by itself: the interrupt comes while it runs.
 SLOW_FIX = "#!/bin/bash\necho yk-slow-fix-started\nsleep 600\n"

@@ -16,7 +16,7 @@ from yarakashi.machine import Machine
 from .conftest import CREATED
 
 #: For the lane scheduler (yarakashi.lanes): a venv, one fresh VM, one reboot.
-TEST_MINUTES = 3  # 142 s measured in fresh clone 12 (session 8)
+TEST_MINUTES = 3  # 142 s measured in a whole suite run (bench/results.md)
 
 #: The downstream project's deploy: a right fix of the lab's corpus (the unit under /etc/systemd/system).
 DEPLOY = paths.LABS / "rsync-dirlinks" / "fixes" / "install-under-etc.sh"

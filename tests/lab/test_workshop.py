@@ -27,7 +27,7 @@ from .conftest import CREATED, invoke
 
 #: For the lane scheduler (yarakashi.lanes): three VMs, one after the other; each a start and
 #: two checks with real reboots.
-TEST_MINUTES = 22  # 744 s for the first two trainees in fresh clone 12 (session 8); memory-engine's about 7 min more; s1 about 2
+TEST_MINUTES = 22  # 744 s for the first two trainees in a whole suite run (bench/results.md); memory-engine's about 7 min more; s1 about 2
 LAB, PLATFORM = "apparmor-cache", "debian12-merged"
 #: The name trainees type (lab.toml alias): what the team saw, not the cause.
 TRAINEE = "db-stops-after-reboot"

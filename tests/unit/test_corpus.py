@@ -15,7 +15,7 @@ from yarakashi.steps import StepRun
 
 from .fakes import FakeHypervisor
 
-#: At least this many scripts that must PASS and must FAIL, per lab (issue 11).
+#: At least this many scripts that must PASS and must FAIL, per lab.
 LEAST = {"apparmor-cache": (3, 5), "rsync-dirlinks": (3, 4), "memory-engine": (2, 3)}
 
 

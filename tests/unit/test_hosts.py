@@ -153,8 +153,8 @@ def test_a_host_that_does_not_answer_leaves_its_lab_but_not_the_others(tmp_path,
 
 
 def test_no_attribute_of_a_machine_hides_one_of_its_methods(tmp_path, monkeypatch) -> None:
-    """Seen in fresh clone 19: an attribute ``host`` (where the VM runs) hid the method ``host()``
-    (its testinfra host), and every rsync-dirlinks story test failed. Now ``runs_on`` and ``testinfra()``."""
+    """An attribute ``host`` (where the VM runs) once hid the method ``host()`` (its testinfra
+    host), and every rsync-dirlinks story test failed. Now ``runs_on`` and ``testinfra()``."""
     monkeypatch.setattr(paths, "WORK", tmp_path)
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "t-carol", host=hosts.parse(WS2))
     assert [name for name in vars(m) if callable(getattr(type(m), name, None))] == []

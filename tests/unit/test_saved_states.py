@@ -71,7 +71,7 @@ def test_a_labs_machines_reboot_together_and_a_reboot_that_did_not_happen_is_an_
 
 def test_each_machine_of_a_lab_keeps_its_own_record_of_a_state(monkeypatch, tmp_path) -> None:
     """s2 and s1 share a work directory: s1's save overwrote s2's record, and lab.reset of s2 then
-    expected s1's boot (seen in fresh clone 18: "came back ... on boot e3593da8, not the saved boot d32cff0d")."""
+    expected s1's boot ("came back ... on boot e3593da8, not the saved boot d32cff0d")."""
     s2, _, _ = machine(monkeypatch, tmp_path, ["s2-boot", "s2-boot"])
     s1 = s2.others()[0]
     answers = iter(["s1-boot", "s1-boot"])
