@@ -13,13 +13,15 @@ yarakashi.catalogue.UnknownName: unknown lab 'nope'; valid labs: ...rsync-dirlin
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
 from functools import cache
 from pathlib import Path
 
-from yarakashi import YarakashiError, paths
+from yarakashi import YarakashiError, paths, schema
 
 #: What a lab goes through, in order. ``prepare``, ``break``, ``fix`` and ``verify`` run the
 #: lab's scripts (``[steps]`` in lab.toml); the others are the same for every lab. A lab may
@@ -37,11 +39,6 @@ EVIDENCE = {
 }
 #: Files every lab directory has.
 LAB_FILES = ("lab.toml", "README.md", "README.ja.md")
-#: The keys a lab.toml may have (anything else is a typo, and an error).
-LAB_KEYS = ("title", "title_ja", "alias", "symptom", "symptom_ja", "summary", "level", "minutes", "test_minutes", "platforms", "memory", "cpus",
-            "packages", "check", "fixed", "offline_evidence", "start", "start_timeout_unit", "hints", "hints_ja", "steps", "timeline",
-            "platform_steps", "hostname", "machines", "apps",
-            "retest", "expect", "verdict")
 #: A lab's alias (the trainees' name for it).
 ALIAS = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 #: What a step's ``[verdict.<platform>]`` may say: lab.check after that step PASSes or FAILs.
@@ -50,21 +47,6 @@ VERDICTS = ("PASS", "FAIL")
 
 class UnknownName(YarakashiError):
     """A lab, platform or step name that does not exist; the message lists valid ones."""
-
-
-def known_keys(table: dict, valid: tuple[str, ...] | list[str], where: str) -> dict:
-    """``table`` when all its keys are ``valid``; else an error naming the valid keys.
-
-    >>> known_keys({"titel": "x"}, ["title", "summary"], "lab.toml")
-    Traceback (most recent call last):
-      ...
-    yarakashi.YarakashiError: lab.toml: unknown key 'titel'; valid keys: summary, title
-    """
-    unknown = sorted(set(table) - set(valid))
-    if unknown:
-        names = ", ".join(repr(k) for k in unknown)
-        raise YarakashiError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {names}; valid keys: {', '.join(sorted(valid))}")
-    return table
 
 
 @dataclass(frozen=True)
@@ -83,13 +65,10 @@ class Mark:
     @classmethod
     def from_table(cls, table: dict, where: str = "[[timeline]]") -> "Mark":
         """``Mark.from_table({"match": "x", "label": "l", "label_ja": "j"}).label == "l"``"""
-        known_keys(table, ("match", "label", "label_ja", "post_at", "post_line", "machine"), where)
         try:
-            re.compile(table["match"])
-            return cls(table["match"], table["label"], table["label_ja"], str(table.get("post_at", "")),
-                       str(table.get("post_line", "")), str(table.get("machine", "")))
-        except KeyError as exc:
-            raise YarakashiError(f"{where}: missing key {exc}") from None
+            mark = cls(**schema.typed_table(cls, table, where))
+            re.compile(mark.match)
+            return mark
         except re.error as exc:
             raise YarakashiError(f"{where}: match is not a regular expression: {exc}") from None
 
@@ -106,8 +85,7 @@ class Spec:
     @classmethod
     def from_table(cls, table: dict, where: str = "[retest]") -> "Spec":
         """``Spec.from_table({"services": ["mariadb.service"]}).services == ("mariadb.service",)``"""
-        known_keys(table, ("services", "data", "data_written"), where)
-        return cls(tuple(table.get("services", ())), str(table.get("data", "")), str(table.get("data_written", "")))
+        return cls(**schema.typed_table(cls, table, where))
 
 
 @dataclass(frozen=True)
@@ -125,10 +103,10 @@ class Server:
 
     @classmethod
     def from_table(cls, name: str, table: dict, where: str = "[machines]") -> "Server":
-        known_keys(table, ("memory", "cpus"), where)
+        fields = schema.typed_table(cls, table, where)
         if not re.fullmatch(r"[a-z][a-z0-9]{0,15}", name) or name == "default":
             raise YarakashiError(f"{where}: a machine's name is a short host name (not 'default'), not {name!r}")
-        return cls(name, int(table.get("memory", 512)), int(table.get("cpus", 1)))
+        return cls(name, **fields)
 
 
 @dataclass(frozen=True)
@@ -147,11 +125,11 @@ class App:
 
     @classmethod
     def from_table(cls, name: str, table: dict, lab_dir: Path, where: str = "[apps]") -> "App":
-        known_keys(table, ("source", "packages"), where)
-        source = (lab_dir / str(table.get("source", ""))).resolve()
+        fields = schema.typed_table(cls, {"packages": [], **table}, where, {"source": str})
+        source = (lab_dir / fields["source"]).resolve()
         if not (source / "main.go").is_file() or lab_dir.resolve() not in source.parents:
-            raise YarakashiError(f"{where}: source must be a directory of the lab's with a main.go, not {table.get('source')!r}")
-        return cls(name, source, tuple(table.get("packages", ())))
+            raise YarakashiError(f"{where}: source must be a directory of the lab's with a main.go, not {fields['source']!r}")
+        return cls(name, source, fields["packages"])
 
 
 def choose(kind: str, name: str, valid: list[str] | tuple[str, ...], context: str = "") -> str:
@@ -211,7 +189,7 @@ class Lab:
     title_ja: str
     summary: str
     platforms: tuple[str, ...]
-    steps: dict[str, str]
+    steps: dict[str, str] = field(default_factory=dict)
     level: str = ""
     minutes: int = 0
     packages: tuple[str, ...] = ()
@@ -283,7 +261,7 @@ def platforms() -> dict[str, Platform]:
     found = {}
     for name, fields in data.items():
         where = f"platforms.toml [platforms.{name}]"
-        known_keys(fields, valid, where)
+        schema.known_keys(fields, valid, where)
         missing = [f for f in required if f not in fields]
         if missing:
             raise YarakashiError(f"{where}: missing {', '.join(missing)}")
@@ -300,50 +278,29 @@ def platform(name: str) -> Platform:
     return platforms()[choose("platform", name, list(platforms()))]
 
 
+#: lab.toml keys whose tables become objects of their own (each checks its keys).
+_TABLES: dict[str, Callable[..., object]] = {
+    "timeline": lambda v, where, path: tuple(Mark.from_table(t, f"{where} [[timeline]]") for t in schema.typed(v, list, "timeline", where)),
+    "retest": lambda v, where, path: Spec.from_table(schema.typed(v, dict, "retest", where), f"{where} [retest]"),
+    "machines": lambda v, where, path: tuple(Server.from_table(k, schema.typed(t, dict, f"machines.{k}", where), f"{where} [machines.{k}]")
+                                             for k, t in schema.typed(v, dict, "machines", where).items()),
+    "apps": lambda v, where, path: tuple(App.from_table(k, schema.typed(t, dict, f"apps.{k}", where), path, f"{where} [apps.{k}]")
+                                         for k, t in schema.typed(v, dict, "apps", where).items()),
+}
+
+
 def load_lab(path: Path) -> Lab:
-    """Read and check one lab directory."""
+    """Read and check one lab directory. The keys a lab.toml may have, which of them it must
+    have, and the type of each, are :class:`Lab`'s fields but ``name`` and ``path``."""
     if path.name == "all":
         raise YarakashiError("a lab may not be called 'all' (lab.destroy all means every lab)")
     missing = [f for f in LAB_FILES if not (path / f).is_file()]
     if missing:
         raise YarakashiError(f"lab {path.name}: missing {', '.join(missing)}")
-    data = known_keys(_read(path / "lab.toml"), LAB_KEYS, str(path / "lab.toml"))
-    try:
-        lab = Lab(
-            name=path.name,
-            path=path,
-            title=data["title"],
-            title_ja=data["title_ja"],
-            alias=str(data.get("alias", "")),
-            symptom=str(data.get("symptom", "")),
-            symptom_ja=str(data.get("symptom_ja", "")),
-            summary=data["summary"],
-            level=str(data.get("level", "")),
-            minutes=int(data.get("minutes", 0)),
-            platforms=tuple(data["platforms"]),
-            steps=dict(data.get("steps", {})),
-            packages=tuple(data.get("packages", ())),
-            memory=int(data.get("memory", 1024)),
-            cpus=int(data.get("cpus", 2)),
-            expect=dict(data.get("expect", {})),
-            verdict={k: dict(v) for k, v in data.get("verdict", {}).items()},
-            check=tuple(data.get("check", ())),
-            fixed=tuple(data.get("fixed", ())),
-            offline_evidence=tuple(data.get("offline_evidence", ())),
-            timeline=tuple(Mark.from_table(t, f"{path / 'lab.toml'} [[timeline]]") for t in data.get("timeline", ())),
-            test_minutes=float(data.get("test_minutes", 0)),
-            start=tuple(data.get("start", ())),
-            start_timeout_unit=str(data.get("start_timeout_unit", "")),
-            hints=tuple(data.get("hints", ())),
-            hints_ja=tuple(data.get("hints_ja", ())),
-            platform_steps={k: dict(v) for k, v in data.get("platform_steps", {}).items()},
-            retest=Spec.from_table(data.get("retest", {}), f"{path / 'lab.toml'} [retest]"),
-            hostname=str(data.get("hostname", "")),
-            machines=tuple(Server.from_table(k, v, f"{path / 'lab.toml'} [machines.{k}]") for k, v in data.get("machines", {}).items()),
-            apps=tuple(App.from_table(k, v, path, f"{path / 'lab.toml'} [apps.{k}]") for k, v in data.get("apps", {}).items()),
-        )
-    except KeyError as exc:
-        raise YarakashiError(f"{path / 'lab.toml'}: missing key {exc}") from exc
+    where = str(path / "lab.toml")
+    readers = {key: functools.partial(read, where=where, path=path) for key, read in _TABLES.items()}
+    lab = Lab(name=path.name, path=path, **schema.typed_table(Lab, _read(path / "lab.toml"), where, readers=readers,
+                                                             given=("name", "path")))
     if lab.alias and not ALIAS.fullmatch(lab.alias):
         raise YarakashiError(f"{path / 'lab.toml'}: alias {lab.alias!r} must be lower-case letters, digits and hyphens")
     for name in lab.platforms:

@@ -67,7 +67,7 @@ def test_the_data_layer_loads_no_operation_code() -> None:
     code = ("import sys, yarakashi.catalogue as c; c.labs(); c.platforms(); "
             "print(sorted(m for m in sys.modules if m.startswith('yarakashi') or m == 'testinfra'))")
     done = subprocess.run([sys.executable, "-c", code], cwd=paths.REPO, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "['yarakashi', 'yarakashi.catalogue', 'yarakashi.paths']"
+    assert done.stdout.strip() == "['yarakashi', 'yarakashi.catalogue', 'yarakashi.paths', 'yarakashi.schema']"
 
 
 def test_unknown_keys_in_lab_toml_are_rejected_with_the_valid_ones(tmp_path) -> None:
@@ -118,9 +118,20 @@ ALIAS, START = 'alias = "db-stops-after-reboot"', 'start = ["prepare", "break", 
     (ALIAS, 'alias = "rsync-dirlinks"', "alias 'rsync-dirlinks' is already a lab's name or alias"),
     (START, 'start = ["prepare", "app@s9"]', "unknown machine 's9' in the start list of lab apparmor-cache (app@s9); valid machines: s1"),
     (START, 'start = ["prepare", "deploy@s1"]', "unknown step 'deploy' in the start list of lab apparmor-cache; valid steps: "),
+    ("memory = 1536", 'memory = "lots"', "lab.toml: memory must be an integer, not 'lots' (a string)"),
+    ("cpus = 1\n", "cpus = true\n", "lab.toml: cpus must be an integer, not True (a boolean)"),
+    ("test_minutes = 30", "test_minutes = 30.5", None),
+    ("minutes = 60", "minutes = 60.5", "lab.toml: minutes must be an integer, not 60.5 (a number)"),
+    ('platforms = ["debian12-merged", "ubuntu-18.04", "ubuntu-20.04"]', 'platforms = "debian12-merged"',
+     "lab.toml: platforms must be a list, not 'debian12-merged' (a string)"),
+    (START, 'start = ["prepare", 7]', "lab.toml: start[1] must be a string, not 7 (an integer)"),
+    ("[machines.s1]\nmemory = 512", "[machines.s1]\nmemory = [512]", "[machines.s1]: memory must be an integer, not [512] (a list)"),
+    ('title = "', 'titel = "', "lab.toml: unknown key 'titel'; valid keys: alias, apps, check, cpus"),
 ])
-def test_a_bad_alias_or_start_step_is_one_clear_error(line, edited, message, tmp_path, monkeypatch) -> None:
-    """A taken or malformed trainees' name; a start step on a machine or of a step the lab lacks."""
+def test_a_bad_value_in_a_lab_toml_is_one_clear_error(line, edited, message, tmp_path, monkeypatch) -> None:
+    """A taken or malformed trainees' name; a start step on a machine or of a step the lab lacks;
+    a value of the wrong type (the types are :class:`catalogue.Lab`'s); a key the lab lacks.
+    ``None``: the edit is valid (a whole number of minutes may be a fraction in test_minutes)."""
     labs = tmp_path / "labs"
     shutil.copytree(paths.LABS, labs)
     text = (labs / "apparmor-cache" / "lab.toml").read_text()
@@ -129,8 +140,12 @@ def test_a_bad_alias_or_start_step_is_one_clear_error(line, edited, message, tmp
     monkeypatch.setattr(paths, "LABS", labs)
     catalogue.labs.cache_clear()
     try:
-        with pytest.raises(YarakashiError, match=re.escape(message)):
+        if message is None:
+            assert catalogue.labs()["apparmor-cache"].test_minutes == 30.5
+            return
+        with pytest.raises(YarakashiError, match=re.escape(message)) as raised:
             catalogue.labs()
+        assert "\n" not in str(raised.value)
     finally:
         catalogue.labs.cache_clear()
 
