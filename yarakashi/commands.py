@@ -413,7 +413,7 @@ def destroy(lab_name: str, trainee: str | None = None) -> None:
         for hv in map(providers.get, providers.installed()):
             for dom in hv.sweep(mine):
                 say(f"removed leftover VM {dom}")
-            others += hv.vms("yk-")
+            others += hv.vms(providers.GUEST_PREFIX)
         for log in vagrantfile.SERIAL_DIR.glob(f"{mine}*.log"):  # serial consoles of VMs no Machine removed
             log.unlink(missing_ok=True)
         if others:
@@ -428,7 +428,7 @@ def destroy(lab_name: str, trainee: str | None = None) -> None:
 def after_interrupt(exc: failures.Interrupted) -> None:
     """After an interrupt: stop libvirtd and the lab network again if this task started them
     and no VM is left."""
-    if labnet.started_here and not providers.get("libvirt").vms("yk-") and labnet.teardown():
+    if labnet.started_here and not providers.get("libvirt").vms(providers.GUEST_PREFIX) and labnet.teardown():
         exc.cleaned.append("the lab network")
 
 

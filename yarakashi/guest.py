@@ -44,8 +44,6 @@ SSH_OPTIONS = (
     ("ControlMaster", "no"),
     ("ControlPath", "none"),
 )
-#: The host name Vagrant's ssh-config gives a lab VM.
-HOST_ALIAS = "default"
 #: Seconds a real reboot may take to bring SSH back under TCG (measured 45-115 s).
 REBOOT_TIMEOUT = 600.0
 

@@ -149,7 +149,7 @@ class Machine:
         resumed; a VM on another host takes none here (that host's size is its facilitator's)."""
         if not self.runs_on.local:
             return contextlib.nullcontext()
-        return capacity.place(self.domain, lambda: self.hv.running(vagrantfile.GUEST_PREFIX))
+        return capacity.place(self.domain, lambda: self.hv.running(providers.GUEST_PREFIX))
 
     def address(self) -> str:
         """The guest's address on the lab network (the ``HostName`` Vagrant gave for SSH)."""

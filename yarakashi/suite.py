@@ -138,7 +138,7 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: flo
         except failures.Interrupted as exc:
             _sweep_test_vms(list(catalogue.labs()), exc)
             raise
-        if not providers.get("libvirt").vms("yk-"):
+        if not providers.get("libvirt").vms(providers.GUEST_PREFIX):
             labnet.teardown()
         totals = {k: totals[k] + lab_totals[k] for k in totals}
         code = lanes.worst([code, lab_code], sum(totals.values()))

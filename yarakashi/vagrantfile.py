@@ -75,10 +75,6 @@ def libvirt_driver() -> str:
     return {"tcg": "qemu", "kvm": "kvm"}[catalogue.choose("accelerator", accel, ["tcg", "kvm"])]
 
 
-#: What every lab VM's name starts with, whatever checkout made it.
-GUEST_PREFIX = "yk-"
-
-
 def prefix(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> str:
     """Domain-name prefix of a lab VM: ``yk-``, this checkout's id, lab, platform, instance.
 
@@ -93,7 +89,7 @@ def checkout_prefix() -> str:
     >>> checkout_prefix() == f"yk-{paths.CHECKOUT_ID}-"
     True
     """
-    return f"{GUEST_PREFIX}{paths.CHECKOUT_ID}-"
+    return f"{providers.GUEST_PREFIX}{paths.CHECKOUT_ID}-"
 
 
 @dataclass(frozen=True)

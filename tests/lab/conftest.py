@@ -51,11 +51,11 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
         if plat.offline:
             boxes.ensure(plat)
     yield before
-    for dom in sorted(CREATED & set(LIBVIRT.vms("yk-"))):
+    for dom in sorted(CREATED & set(LIBVIRT.vms(providers.GUEST_PREFIX))):
         say(f"removing leftover test VM {dom}")
         LIBVIRT.sweep(dom)
     # Under `invoke test` the lanes' parent owns the namespace; alone, the session does.
-    if "YARAKASHI_LANE" not in os.environ and not LIBVIRT.vms("yk-"):
+    if "YARAKASHI_LANE" not in os.environ and not LIBVIRT.vms(providers.GUEST_PREFIX):
         labnet.teardown()
     after = main_namespace_links()
     new = set(after) - set(before)

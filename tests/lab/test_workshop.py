@@ -41,10 +41,11 @@ def trainee(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A trainee's environment: a checkout id and work directory of their own."""
     checkout = f"{paths.CHECKOUT_ID[:4]}w{zlib.crc32(b'workshop') % 10000}"
     env = {"YARAKASHI_CHECKOUT_ID": checkout, "YARAKASHI_WORK": str(tmp_path / "work"), "LANG": "C.UTF-8"}
-    CREATED.add(f"yk-{checkout}-{LAB}-{PLATFORM}-main-default")
-    CREATED.add(f"yk-{checkout}-{LAB}-{PLATFORM}-main-s1")
-    CREATED.add(f"yk-{checkout}-{RSYNC_LAB}-{PLATFORM}-t-{WHO}-default")
-    CREATED.add(f"yk-{checkout}-{MEMORY_LAB}-{PLATFORM}-t-{WHO2}-default")
+    mine = f"{providers.GUEST_PREFIX}{checkout}"
+    CREATED.add(f"{mine}-{LAB}-{PLATFORM}-main-default")
+    CREATED.add(f"{mine}-{LAB}-{PLATFORM}-main-s1")
+    CREATED.add(f"{mine}-{RSYNC_LAB}-{PLATFORM}-t-{WHO}-default")
+    CREATED.add(f"{mine}-{MEMORY_LAB}-{PLATFORM}-t-{WHO2}-default")
     yield env
     invoke(env, "lab.destroy", LAB)
     invoke(env, "lab.destroy", RSYNC_LAB, "--trainee", WHO)

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 MODULES = {"libvirt": "yarakashi.providers.libvirt", "virtualbox": "yarakashi.providers.virtualbox"}
 #: The command whose presence tells that a provider is installed.
 TOOLS = {"libvirt": "virsh", "virtualbox": "VBoxManage"}
+#: What every lab VM's name starts with, whatever checkout made it: the only VMs the project's
+#: tasks list, count or remove.
+GUEST_PREFIX = "yk-"
 
 
 class Unsupported(YarakashiError):

@@ -21,7 +21,7 @@ from yarakashi import YarakashiError, disk, failures, hosts, labnet, paths
 from yarakashi.catalogue import Platform
 from yarakashi.failures import ToolFailed, tail
 from yarakashi.progress import say
-from yarakashi.providers import Unsupported, Vm
+from yarakashi.providers import GUEST_PREFIX, Unsupported, Vm
 
 
 #: Other libvirt hosts whose pool and network this process has made sure of (each check is
@@ -157,7 +157,7 @@ class Libvirt:
         self.prepare()
         current = pool_volume(plat) if box_image(plat).exists() else None
         copies = [v for v in self.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_") if v != current]
-        if copies and self.domains("yk-"):
+        if copies and self.domains(GUEST_PREFIX):
             say(f"kept {len(copies)} old pool copies of {plat.box}: lab VMs exist (lab.destroy all, then box.build, frees them)")
             return
         for vol in copies:
