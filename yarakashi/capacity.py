@@ -21,13 +21,13 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from yarakashi import YarakashiError, paths
+from yarakashi import YarakashiError, catalogue, paths
 from yarakashi.progress import Timeout, say, wait_until
 
 #: Lab guests per host core.
 PER_CORE = 2
-#: The largest lab guest's memory (apparmor-cache), and what the host keeps for itself.
-GUEST_MIB, RESERVE_MIB = 1536, 2048
+#: What the host keeps for itself.
+RESERVE_MIB = 2048
 #: Seconds a VM waits for a place before giving up.
 WAIT = 3600
 
@@ -47,7 +47,12 @@ def cap(cores: int | None = None, mem_mib: int | None = None) -> int:
     cores = cores or len(os.sched_getaffinity(0))
     if mem_mib is None:
         mem_mib = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
-    return max(1, min(PER_CORE * cores, (mem_mib - RESERVE_MIB) // GUEST_MIB))
+    return max(1, min(PER_CORE * cores, (mem_mib - RESERVE_MIB) // largest_guest_mib()))
+
+
+def largest_guest_mib() -> int:
+    """The memory of the largest guest any lab asks for (lab.toml ``memory``, its machines')."""
+    return max(m for lab in catalogue.labs().values() for m in (lab.memory, *(s.memory for s in lab.machines)))
 
 
 @contextlib.contextmanager

@@ -216,6 +216,8 @@ class Lab:
     hostname: str = ""  # the lab VM's host name beside other machines (the post's ``s2``)
     machines: tuple[Server, ...] = ()
     apps: tuple[App, ...] = ()
+    spoilers: tuple[str, ...] = ()  # words that give the cause or the fix away: nothing trainees see may hold one
+    corpus_least: dict[str, int] = field(default_factory=dict)  # fixes/ has at least this many scripts per expected verdict
 
     @property
     def trainee_name(self) -> str:

@@ -76,7 +76,7 @@ def test_unknown_keys_in_lab_toml_are_rejected_with_the_valid_ones(tmp_path) -> 
     for name in catalogue.LAB_FILES:
         (lab / name).write_text("")
     (lab / "lab.toml").write_text('title = "t"\ntitle_ja = "t"\nsummary = "s"\nplatforms = []\nlevle = "easy"\n')
-    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: alias, apps, check, cpus, expect, fixed, hints, hints_ja, hostname, level, machines, "):
+    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: alias, apps, check, corpus_least, cpus, expect, fixed, hints, hints_ja, hostname, level, machines, "):
         catalogue.load_lab(lab)
 
 
@@ -126,7 +126,7 @@ ALIAS, START = 'alias = "db-stops-after-reboot"', 'start = ["prepare", "break", 
      "lab.toml: platforms must be a list, not 'debian12-merged' (a string)"),
     (START, 'start = ["prepare", 7]', "lab.toml: start[1] must be a string, not 7 (an integer)"),
     ("[machines.s1]\nmemory = 512", "[machines.s1]\nmemory = [512]", "[machines.s1]: memory must be an integer, not [512] (a list)"),
-    ('title = "', 'titel = "', "lab.toml: unknown key 'titel'; valid keys: alias, apps, check, cpus"),
+    ('title = "', 'titel = "', "lab.toml: unknown key 'titel'; valid keys: alias, apps, check, corpus_least, cpus"),
 ])
 def test_a_bad_value_in_a_lab_toml_is_one_clear_error(line, edited, message, tmp_path, monkeypatch) -> None:
     """A taken or malformed trainees' name; a start step on a machine or of a step the lab lacks;
