@@ -93,6 +93,31 @@ def parse(output: str) -> list[Line]:
     return [Line(usec, text, tuple(dict.fromkeys(src))) for (usec, text), src in sorted(found.items())]
 
 
+#: mm/oom_kill.c's line for every OOM kill, by the kernel's own OOM killer or by Alt+SysRq+F.
+OOM_KILL = re.compile(r"Out of memory: Killed process (\d+) \((\S+)\)")
+#: drivers/tty/sysrq.c's line when Alt+SysRq+F arrives.
+SYSRQ_OOM = "sysrq: Manual OOM execution"
+
+
+def oom_kills(lines: list[Line]) -> list[tuple[Line, str]]:
+    """The OOM kills among ``lines``, in order: (line, process name)."""
+    return [(line, m[2]) for line in lines if (m := OOM_KILL.search(line.text))]
+
+
+def oom_killer(lines: list[Line], kill: Line) -> str:
+    """Whose OOM killer made ``kill``: ``Alt+SysRq+F`` when the key's line came before it, else
+    ``the kernel``. A key pressed while the kernel was already killing logs its line after.
+
+    >>> kill = Line(200_500_000, "Out of memory: Killed process 731 (mariadbd)", (RING,))
+    >>> oom_killer([Line(200_400_000, SYSRQ_OOM, (RING,)), kill], kill)
+    'Alt+SysRq+F'
+    >>> oom_killer([kill, Line(201_000_000, SYSRQ_OOM, (RING,))], kill)
+    'the kernel'
+    """
+    keys = [line for line in lines if SYSRQ_OOM in line.text]
+    return "Alt+SysRq+F" if keys and keys[0].usec <= kill.usec else "the kernel"
+
+
 def read(guest: Reachable, timeout: float = 120) -> tuple[list[Line], str]:
     """This boot's kernel messages and the raw output they came from (to keep as evidence).
     No session, or no answer from ``dmesg``, is an error: "no such line" must mean the guest has none."""

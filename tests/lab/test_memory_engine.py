@@ -10,7 +10,6 @@ same data load, a power cycle, and the reboot test again.
 
 from __future__ import annotations
 
-import re
 import shlex
 import threading
 import time
@@ -28,7 +27,6 @@ from .conftest import polled, running_vm, sh
 
 LAB = "memory-engine"
 ROWS = 24000
-OOM_KILL = re.compile(r"Out of memory: Killed process (\d+) \((\S+)\)")
 QUERY = "SELECT COUNT(*) FROM isuumo.estate"
 #: A new SSH session normally opens and runs a command in about 1 s here (TCG); under the
 #: InnoDB load of the fix, at most 5.8 s with another VM booting beside it.
@@ -98,12 +96,6 @@ def tables(vm: Machine) -> dict[str, tuple[str, int]]:
     for name, engine in (line.split() for line in out.splitlines()):
         found[name] = (engine, int(sh(vm, f"mysql -uroot -N -e 'SELECT COUNT(*) FROM isuumo.{name}'")))
     return found
-
-
-def oom_kills(lines: list[kernlog.Line]) -> list[tuple[kernlog.Line, str]]:
-    """The OOM kills among kernel lines: (line, process name). The kernel's own OOM killer and
-    Alt+SysRq+F log the same line (mm/oom_kill.c's ``Out of memory: Killed process``)."""
-    return [(line, m[2]) for line in lines if (m := OOM_KILL.search(line.text))]
 
 
 def kernel_lines(vm: Machine) -> list[kernlog.Line]:
@@ -215,7 +207,7 @@ def test_healthy_on_innodb_with_memory_to_spare(vm: Machine) -> None:
     assert total < 1024 and sh(vm, "swapon --show --noheadings") == "", "a 1 GiB guest without swap"
     say(f"before: {available_mib(vm)} MiB of {total} MiB available")
     assert available_mib(vm) > 400
-    assert oom_kills(kernel_lines(vm)) == []
+    assert kernlog.oom_kills(kernel_lines(vm)) == []
 
 
 @pytest.fixture
@@ -263,22 +255,21 @@ def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request
     # kernel's by itself, or the key's) is reported, not judged: the kernel may act in the
     # seconds before the key arrives, and the key then finds a guest already recovering.
     lines = kernel_lines(vm)
-    kills = oom_kills(lines)
+    kills = kernlog.oom_kills(lines)
     for line, _ in kills:
         say(f"kernel: {line}")
     assert kills, "the OOM killer (the kernel's or Alt+SysRq+F's) must have killed a process: " + \
         "; ".join(str(line) for line in lines[-5:])
     first, victim = kills[0]
     assert victim == "mariadbd", f"the OOM killer picks the biggest process, mariadbd, first: {first}"
-    keys = [line for line in lines if "sysrq: Manual OOM execution" in line.text]
-    if keys and keys[0].usec <= first.usec:
-        by = "Alt+SysRq+F"
-    else:
-        by = "the kernel's own OOM killer" + (", before the key arrived" if pressed else "")
+    keys = [line for line in lines if kernlog.SYSRQ_OOM in line.text]
+    by = kernlog.oom_killer(lines, first)
+    if by == "the kernel" and pressed:
+        by += ", before the key arrived"
     if pressed:
         say(f"the key's line: {keys[0]}" if keys else
             "the key press left no 'sysrq: Manual OOM execution' in the ring buffer or the journal")
-    say(f"the first OOM kill: {by}, {first.at:.1f} s after boot")
+    say(f"the first OOM kill, by {by}: {first.at:.1f} s after boot")
     record_property("oom_killer", by)
     # Memory had run out before the kill: the guest's record, on the kernel's clock.
     before = [s for s in memory_record(vm) if s.since_boot < first.at]
@@ -353,4 +344,4 @@ def test_keeping_innodb_survives_the_same_load_and_a_power_cycle(vm: Machine) ->
     passed, report = verdict.passed(checks), verdict.table(checks)
     say("verify:\n" + report)
     assert passed, report
-    assert oom_kills(kernel_lines(vm)) == []
+    assert kernlog.oom_kills(kernel_lines(vm)) == []

@@ -90,3 +90,20 @@ def test_no_session_is_an_error_not_an_empty_log() -> None:
 
     with pytest.raises(YarakashiError, match="could not be read .exit 255.: Connection timed out"):
         kernlog.read(Stalled())
+
+
+def kernel(usec: int, text: str) -> kernlog.Line:
+    return kernlog.Line(usec, text, (kernlog.RING,))
+
+
+def test_the_first_oom_kill_and_whose_it_was_whichever_came_first() -> None:
+    """The kernel's OOM killer and the key race: the verdict is the first kill (mariadbd, the
+    biggest process), and which killer made it is read from the order of the lines."""
+    kernel_first = [kernel(100_000_000, KILL), kernel(104_000_000, KEY),
+                    kernel(104_100_000, "Out of memory: Killed process 2210 (mariadbd)")]
+    key_first = [kernel(100_000_000, KEY), kernel(100_050_000, KILL)]
+    for lines, who in ((kernel_first, "the kernel"), (key_first, "Alt+SysRq+F"), (kernel_first[:1], "the kernel")):
+        kills = kernlog.oom_kills(lines)
+        assert kills[0][1] == "mariadbd" and kernlog.oom_killer(lines, kills[0][0]) == who
+    assert [name for _, name in kernlog.oom_kills(kernel_first)] == ["mariadbd", "mariadbd"]
+    assert kernlog.oom_kills([kernel(5, KEY), kernel(6, "oom-kill:constraint=CONSTRAINT_NONE")]) == []
