@@ -31,6 +31,10 @@ QUERY = "SELECT COUNT(*) FROM isuumo.estate"
 #: A new SSH session normally opens and runs a command in about 1 s here (TCG); under the
 #: InnoDB load of the fix, at most 5.8 s with another VM booting beside it.
 SLOW_SSH = 8.0
+#: What a team gives a new SSH session and a query before it calls the server frozen. Under the
+#: InnoDB reload of the fix, with another lab's VMs on the same two cores, sessions took up to
+#: 9.3 s and a COUNT(*) up to 5.4 s (bench/results.md); a stall of the OOM story lasts minutes.
+ANSWER_BOUND = 15.0
 #: How long the guest may stay stalled after Alt+SysRq+F.
 STALL_BOUND = 300
 #: The guest's own record of its memory, once a second, from before the break to the recovery:
@@ -119,7 +123,8 @@ def available_mib(vm: Machine) -> int:
 class Watch:
     """What a person at the host sees, trying again and again: does a new SSH session open
     (bounded by ``timeout``)? Does the database answer a query (in a root shell opened before
-    the break, with a 5 s client timeout)? One of each in flight at any time, a second apart.
+    the break, with a client timeout of :data:`ANSWER_BOUND`)? One of each in flight at any time,
+    a second apart.
 
     Light on purpose: every session or process it starts needs memory in the guest, and more
     of them make a near-OOM stall last longer (with a query loop forking every second and five
@@ -127,7 +132,7 @@ class Watch:
     """
 
     vm: Machine
-    timeout: float = 15.0
+    timeout: float = ANSWER_BOUND
     ssh: list[tuple[float, int, float]] = field(default_factory=list)  # (start, exit code, seconds)
     queries: list[tuple[float, int, float]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -145,7 +150,7 @@ class Watch:
                 start = time.monotonic()
                 try:
                     shell = shell or self.vm.pinned_shell()
-                    rc, _ = shell.run(f"timeout 5 mysql -uroot -N -e {shlex.quote(QUERY)} >/dev/null 2>&1", timeout=60)
+                    rc, _ = shell.run(f"timeout {ANSWER_BOUND:.0f} mysql -uroot -N -e {shlex.quote(QUERY)} >/dev/null 2>&1", timeout=60)
                 except YarakashiError:
                     rc = -1  # no answer within 60 s, or the shell's session died in the stall
                     if shell:
@@ -179,7 +184,7 @@ class Watch:
         return [s for s in self.ssh if s[0] >= since and (s[1] != 0 or s[2] > SLOW_SSH)]
 
     def bad_queries(self, since: float = 0) -> list[tuple[float, int, float]]:
-        """Queries begun after ``since`` that failed or got no answer within 5 s."""
+        """Queries begun after ``since`` that failed or got no answer within :data:`ANSWER_BOUND`."""
         return [q for q in self.queries if q[0] >= since and q[1] != 0]
 
     def summary(self, since: float = 0) -> str:
@@ -188,7 +193,7 @@ class Watch:
         slowest = max((s[2] for s in ssh), default=0.0)
         return (f"{len(ssh)} new SSH sessions, {len(self.bad_ssh(since))} failed or took over {SLOW_SSH:.0f} s "
                 f"(exit codes {sorted({s[1] for s in ssh})}, slowest {slowest:.1f} s); "
-                f"{len(queries)} queries, {len(self.bad_queries(since))} failed or got no answer in 5 s "
+                f"{len(queries)} queries, {len(self.bad_queries(since))} failed or got no answer in {ANSWER_BOUND:.0f} s "
                 f"(exit codes {sorted({q[1] for q in queries})})")
 
 
@@ -335,7 +340,7 @@ def test_keeping_innodb_survives_the_same_load_and_a_power_cycle(vm: Machine) ->
         assert vm.run("initialize")  # the same data load that did not fit in memory
         watch.settle(time.monotonic(), samples=3)
     say(f"under the same load on InnoDB: {watch.summary()}; {available_mib(vm)} MiB available")
-    assert watch.ssh and all(rc == 0 and took < 15 for _, rc, took in watch.ssh), watch.summary()
+    assert watch.ssh and all(rc == 0 and took < ANSWER_BOUND for _, rc, took in watch.ssh), watch.summary()
     assert watch.queries and not watch.bad_queries(), watch.summary()
     checks = retest.run(vm, vm.lab.retest, reboot=True)
     say("retest (power off, cold start):\n" + verdict.table(checks))
