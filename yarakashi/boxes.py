@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import vagrant
@@ -31,7 +32,7 @@ from yarakashi.progress import say
 from yarakashi.providers.libvirt import Libvirt, box_image
 from yarakashi.teelog import tee, tee_cm
 
-BUILD_SCRIPTS = ("provisioning/box/build.sh", "provisioning/box/firstboot.sh")
+BUILD_SCRIPTS = ("provisioning/box/build.sh", "provisioning/box/firstboot.sh", "provisioning/box/lean-boot.sh")
 
 
 def libvirt() -> Libvirt:
@@ -57,6 +58,34 @@ def build_env(plat: catalogue.Platform) -> dict[str, str]:
         "YK_APP_PACKAGES": " ".join(sorted({p for app in catalogue.box_apps(plat) for p in app.packages})),
         "YK_DISK_GB": str(settings.get("disk_gb", 8)),
     }
+
+
+@dataclass(frozen=True)
+class DirectBoot:
+    """What QEMU starts a lab VM with, instead of the disk's boot loader: the box's own kernel
+    (uncompressed) and initrd, and the kernel command line its GRUB would give."""
+
+    kernel: Path
+    initrd: Path
+    cmdline: str
+
+
+def direct_boot(plat: catalogue.Platform) -> DirectBoot | None:
+    """The current build's :class:`DirectBoot` (under TCG, GRUB's reads and the kernel's
+    decompression cost 13 s of every boot); None for a downloaded box or an older build.
+
+    One directory per build (``boot-<inputs>``), the older ones kept while lab VMs exist (as
+    the box's old pool copies are): a VM made from an older build reboots into its own kernel.
+
+    >>> direct_boot(catalogue.platform("ubuntu-18.04")) is None
+    True
+    """
+    if not plat.offline or state(plat) != "current":
+        return None
+    found = box_dir(plat) / f"boot-{input_key(plat)}"
+    if not (found / "vmlinux").is_file():
+        return None
+    return DirectBoot(found / "vmlinux", found / "initrd.img", (found / "cmdline").read_text().strip())
 
 
 def input_key(plat: catalogue.Platform) -> str:
@@ -151,9 +180,14 @@ def _build(plat: catalogue.Platform) -> None:
     with failures.step(f"vagrant box add {plat.box}", log):
         vagrant.Vagrant(out_cm=tee_cm(log), err_cm=tee_cm(log)).box_add(plat.box, str(box_file), force=True)
     box_file.unlink()
+    shutil.rmtree(out / f"boot-{key}", ignore_errors=True)
+    (out / "boot").rename(out / f"boot-{key}")
     _stamp(plat).write_text(key + "\n")  # built: a failure in the clean-up below must not cost the box
     say(f"box {plat.box} built in {time.monotonic() - start:.0f} s")
-    libvirt().drop_old_box_copies(plat)
+    if libvirt().drop_old_box_copies(plat):
+        for old in out.glob("boot-*"):
+            if old.name != f"boot-{key}":
+                shutil.rmtree(old)
 
 
 def remove(plat: catalogue.Platform) -> None:

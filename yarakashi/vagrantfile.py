@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from yarakashi import YarakashiError, catalogue, hosts, paths, providers
+from yarakashi import YarakashiError, boxes, catalogue, hosts, paths, providers
 
 #: Where the upload provisioner puts ``provisioning/`` in the guest.
 GUEST_LAB_DIR = "/home/vagrant/yarakashi"
@@ -49,6 +49,7 @@ class Guest:
     cpus: int
     serial_log: str
     primary: bool
+    boot: boxes.DirectBoot | None = None
 
 
 def guests(lab: catalogue.Lab, plat: catalogue.Platform, instance: str, remote: bool = False) -> list[Guest]:
@@ -62,8 +63,10 @@ def guests(lab: catalogue.Lab, plat: catalogue.Platform, instance: str, remote: 
         local = serial_log(lab, plat, instance, vm)
         return str(REMOTE_SERIAL_DIR / f"{local.stem}-serial.log" if remote else local)
 
-    own = Guest("default", lab.memory, lab.cpus, serial("default"), True)
-    return [own, *(Guest(m.name, m.memory, m.cpus, serial(m.name), False) for m in lab.machines)]
+    # Another host has no copy of the kernel and initrd: its VMs boot through the disk's GRUB.
+    boot = None if remote else boxes.direct_boot(plat)
+    own = Guest("default", lab.memory, lab.cpus, serial("default"), True, boot)
+    return [own, *(Guest(m.name, m.memory, m.cpus, serial(m.name), False, boot) for m in lab.machines)]
 
 
 def libvirt_driver() -> str:

@@ -34,7 +34,7 @@ def endpoint(boot_ids: list[str | None], monkeypatch: pytest.MonkeyPatch) -> gue
     monkeypatch.setattr(guest, "time", clock)
     e = guest.Endpoint("isu1")
     answers = iter(boot_ids)
-    monkeypatch.setattr(e, "boot_id", lambda: next(answers, None))
+    monkeypatch.setattr(e, "boot_id", lambda connect_timeout=15: next(answers, None))
     return e
 
 

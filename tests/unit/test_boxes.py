@@ -63,3 +63,20 @@ def test_two_boxes_to_build_are_built_at_once_and_one_is_left_to_lab_up(monkeypa
     assert sorted(started) == ["debian11-split", "debian12-merged"] and len(threads) == 2
     monkeypatch.setattr(boxes, "state", lambda p: "current" if p.name == "debian11-split" else "stale")
     assert boxes.build_ahead(plats) == []  # one box to build: lab.up builds it, nothing at once
+
+
+def test_a_direct_boot_is_the_current_builds_and_only_when_it_has_a_kernel(monkeypatch, tmp_path) -> None:
+    plat = catalogue.platform("debian12-merged")
+    monkeypatch.setattr(boxes, "box_dir", lambda p: tmp_path)
+    monkeypatch.setattr(boxes, "state", lambda p: "current")
+    assert boxes.direct_boot(plat) is None  # a box built before boxes had boot files
+    (tmp_path / "boot-0000").mkdir()  # an older build's
+    (tmp_path / "boot-0000" / "vmlinux").write_bytes(b"\x7fELF")
+    assert boxes.direct_boot(plat) is None
+    mine = tmp_path / f"boot-{boxes.input_key(plat)}"
+    mine.mkdir()
+    (mine / "vmlinux").write_bytes(b"\x7fELF")
+    (mine / "cmdline").write_text("root=UUID=1234 ro quiet\n")
+    assert boxes.direct_boot(plat) == boxes.DirectBoot(mine / "vmlinux", mine / "initrd.img", "root=UUID=1234 ro quiet")
+    monkeypatch.setattr(boxes, "state", lambda p: "stale")
+    assert boxes.direct_boot(plat) is None

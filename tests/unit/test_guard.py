@@ -44,3 +44,11 @@ def test_shellcheck_is_clean() -> None:
     existing = [str(p) for p in ALL_SHELL if p.exists()]
     done = subprocess.run(["shellcheck", "-x", *existing], capture_output=True, text=True, cwd=paths.REPO)
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("root", ["/", "."])
+def test_lean_boot_refuses_a_tree_that_is_not_a_box(root: str, tmp_path: Path) -> None:
+    # It masks units and rewrites the initramfs settings of the tree it is given: never the host's.
+    done = subprocess.run(["bash", str(paths.PROVISIONING / "box" / "lean-boot.sh"), root],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 3 and "is not a box's root tree" in done.stderr

@@ -18,7 +18,7 @@ def machine(monkeypatch: pytest.MonkeyPatch, tmp_path, boots: list[str]) -> tupl
     hv = FakeHypervisor()
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "unit", hypervisor=hv)
     answers = iter(boots)
-    monkeypatch.setattr(m.guest, "boot_id", lambda: next(answers))
+    monkeypatch.setattr(m.guest, "boot_id", lambda connect_timeout=15: next(answers))
     monkeypatch.setattr(m, "boot_id", lambda: next(answers))
     monkeypatch.setattr(m, "exists", lambda: True)
     sent: list[str] = []
@@ -75,7 +75,7 @@ def test_each_machine_of_a_lab_keeps_its_own_record_of_a_state(monkeypatch, tmp_
     s2, _, _ = machine(monkeypatch, tmp_path, ["s2-boot", "s2-boot"])
     s1 = s2.others()[0]
     answers = iter(["s1-boot", "s1-boot"])
-    monkeypatch.setattr(s1.guest, "boot_id", lambda: next(answers))
+    monkeypatch.setattr(s1.guest, "boot_id", lambda connect_timeout=15: next(answers))
     monkeypatch.setattr(s1, "boot_id", lambda: next(answers))
     monkeypatch.setattr(s1, "exists", lambda: True)
     monkeypatch.setattr(s1, "ssh", lambda command, timeout=120: subprocess.CompletedProcess([], 0, "", ""))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from yarakashi import YarakashiError, catalogue, providers, vagrantfile
+from yarakashi import YarakashiError, boxes, catalogue, hosts, providers, vagrantfile
 
 CASES = [
     (lab, plat, provider)
@@ -101,3 +101,14 @@ def test_a_bounded_step_gets_its_bound() -> None:
     text = vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", bounds={"fix": 300})
     assert 'args: ["fix", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-fixed.sh", "300"]' in text
     assert 'args: ["break", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh", "0"]' in text
+
+
+def test_a_local_vm_of_a_built_box_boots_its_kernel_directly_and_a_remote_one_through_grub(monkeypatch, tmp_path) -> None:
+    boot = boxes.DirectBoot(tmp_path / "vmlinux", tmp_path / "initrd.img", "root=UUID=1234 ro quiet")
+    monkeypatch.setattr(boxes, "direct_boot", lambda plat: boot)
+    lab, plat = catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged")
+    text = vagrantfile.render(lab, plat, "main")
+    assert text.count(f'lv.kernel = "{boot.kernel}"') == 2  # s2 and s1
+    assert f'lv.initrd = "{boot.initrd}"' in text and 'lv.cmd_line = "root=UUID=1234 ro quiet"' in text
+    remote = hosts.Host("qemu+ssh://root@h2/system")
+    assert "lv.kernel" not in vagrantfile.render(lab, plat, "main", host=remote)

@@ -148,8 +148,9 @@ class Libvirt:
         if not self.host.local:  # here a build drops them (boxes._build); there, the first copy of a new build
             self.drop_old_box_copies(plat)
 
-    def drop_old_box_copies(self, plat: Platform) -> None:
-        """Delete the copies vagrant-libvirt uploaded of older builds of this box.
+    def drop_old_box_copies(self, plat: Platform) -> bool:
+        """Delete the copies vagrant-libvirt uploaded of older builds of this box; False when
+        they were kept.
 
         Kept while any lab VM exists: it may use one as its backing image. (A new build gets a
         volume of its own name, so a kept copy is never used for new VMs.)
@@ -159,9 +160,10 @@ class Libvirt:
         copies = [v for v in self.volumes(plat.box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_") if v != current]
         if copies and self.domains(GUEST_PREFIX):
             say(f"kept {len(copies)} old pool copies of {plat.box}: lab VMs exist (lab.destroy all, then box.build, frees them)")
-            return
+            return False
         for vol in copies:
             self.remove_volume(vol)
+        return True
 
     # Domains and volumes, by name
 
