@@ -3,7 +3,7 @@
 Run as root from the repo (VMs are booted, boxes rebuilt)::
 
     sudo .venv/bin/python bench/run.py                 # everything
-    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, pair, pair-1vcpu, trainees, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
+    sudo .venv/bin/python bench/run.py boxes up        # some parts: boxes, up, reboot, pair, pair-1vcpu, trainees, steps, states, vcpus, corpus, rsync, apparmor, workshop, memory
     sudo .venv/bin/python bench/run.py suite           # per-test times of the last `invoke test`
 
 Prints raw seconds and ratios; appends a dated section to bench/results.md with the machine
@@ -13,6 +13,7 @@ it ran on. Not a test: nothing here asserts.
 from __future__ import annotations
 
 import platform as pyplatform
+import re
 import subprocess
 import sys
 import time
@@ -61,6 +62,35 @@ def bench_up() -> None:
         timed(f"lab.up rsync-dirlinks --platform {name} (one VM, box in pool)", m.up)
         timed(f"lab.reboot ({name}, real reboot until SSH)", m.reboot)
         timed(f"lab.destroy ({name})", m.destroy)
+
+
+def bench_reboot(times: int = 3) -> None:
+    """One lab VM up, then real reboots back to SSH, each split into its phases: the shutdown
+    (the previous boot's journal, first to last line after the reboot was asked for), the kernel
+    with its initramfs and userspace up to ``graphical.target`` (``systemd-analyze``); the rest is
+    firmware, boot loader, kernel decompression (none with a direct boot) and SSH answering."""
+    lab = catalogue.lab("rsync-dirlinks")
+    for name in commands.offline_platforms(lab):
+        m = Machine(lab, catalogue.platform(name), "bench-reboot")
+        m.destroy()
+        try:
+            timed(f"lab.up {name} (one VM to SSH)", m.up)
+            for n in range(1, times + 1):
+                took = timed(f"reboot to SSH {name} #{n}", m.reboot)
+                down = m.ssh("sudo journalctl -b -1 -o short-unix -q --no-pager | "
+                             "awk '/Stopped target .*Graphical Interface/ {a=$1} END {print $1 - a}'").stdout.strip()
+                analyze = m.ssh("systemd-analyze").stdout
+                kernel = re.search(r"([\d.]+)s \(kernel\)", analyze)
+                user = re.search(r"([\d.]+)s \(userspace\)", analyze)
+                if kernel and user and down:
+                    rest = took - float(down) - float(kernel[1]) - float(user[1])
+                    print(f"[bench] reboot {name} #{n}: shutdown {float(down):.1f} s, kernel and initramfs "
+                          f"{kernel[1]} s, userspace {user[1]} s, the rest {rest:.1f} s", flush=True)
+                    rows.extend([(f"  #{n} shutdown", float(down)), (f"  #{n} kernel and initramfs", float(kernel[1])),
+                                 (f"  #{n} userspace to graphical.target", float(user[1])),
+                                 (f"  #{n} firmware, loader, SSH answering", rest)])
+        finally:
+            m.destroy()
 
 
 def bench_pair(cpus: int | None = None) -> None:
@@ -247,7 +277,7 @@ def bench_suite() -> None:
 
 
 PARTS = {"boxes": bench_boxes, "up": bench_up, "pair": bench_pair, "pair-1vcpu": lambda: bench_pair(cpus=1), "trainees": bench_trainees, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,
-         "corpus": bench_corpus, "rsync": bench_rsync,
+         "corpus": bench_corpus, "rsync": bench_rsync, "reboot": bench_reboot,
          "apparmor": bench_apparmor,
          "workshop": bench_workshop, "memory": bench_memory, "suite": bench_suite}
 

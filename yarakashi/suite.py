@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 
-from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, paths, providers, verdict
+from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, paths, providers, vagrantfile, verdict
+from yarakashi.coreseconds import CoreSeconds
 from yarakashi.commands import TEST_PREFIX, pytest_args as split_pytest_args, workdir_machines
 from yarakashi.progress import say
 
@@ -132,12 +133,15 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: flo
     code = pytest(["yarakashi", "tests/unit", f"--junitxml={xml}", *extra])
     totals = lanes.outcomes([xml])
     if not unit_only:
+        began = time.monotonic()
         try:
-            with failures.step("the real-VM tests (lanes)"):
+            with failures.step("the real-VM tests (lanes)"), CoreSeconds(vagrantfile.checkout_prefix()) as spent:
                 lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra, until)
         except failures.Interrupted as exc:
             _sweep_test_vms(list(catalogue.labs()), exc)
             raise
+        say(f"suite wall: {time.monotonic() - began:.0f} s (the lanes)")
+        say(spent.line())
         if not providers.get("libvirt").vms(providers.GUEST_PREFIX):
             labnet.teardown()
         totals = {k: totals[k] + lab_totals[k] for k in totals}
