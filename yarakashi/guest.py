@@ -44,7 +44,7 @@ SSH_OPTIONS = (
     ("ControlMaster", "no"),
     ("ControlPath", "none"),
 )
-#: Seconds a real reboot may take to bring SSH back under TCG (measured 45-115 s).
+#: Seconds a real reboot may take to bring SSH back under TCG (measured 35-120 s, bench/results.md).
 REBOOT_TIMEOUT = 600.0
 
 
