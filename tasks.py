@@ -323,7 +323,7 @@ def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE)):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
     if not unit:
         need_root()
-    code = suite.test_suite(unit, int(lanes), commands.pytest_args(pytest), commands.positive_int("--deadline", deadline))
+    code = suite.test_suite(unit, int(lanes), suite.split_pytest_args(pytest), commands.positive_int("--deadline", deadline))
     if code:
         raise Exit(code=code)
 

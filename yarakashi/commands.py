@@ -8,21 +8,18 @@
 from __future__ import annotations
 
 import os
-import shlex
 import time
 from pathlib import Path
 
 from yarakashi import YarakashiError, boxes, catalogue, checking, failures, guest, hosts, labnet, paths, providers, retest, timeline, vagrantfile, verdict, workshop
 from yarakashi import corpus as corpus_lib
-from yarakashi.machine import Machine, reboot_together
+from yarakashi.machine import TEST_PREFIX, Machine, reboot_together, workdir_machines
 from yarakashi.steps import StepRun
 from yarakashi.progress import say
 
 
 #: The name ``lab.destroy`` takes for every lab (no lab may be called so).
 ALL = "all"
-#: Instances whose name starts so are the test suite's (tests/lab/conftest.py).
-TEST_PREFIX = "test-"
 
 
 def machines_of(lab_name: str, platform: str | None, instance: str = "main", script: dict | None = None) -> list[Machine]:
@@ -83,18 +80,6 @@ def made(lab_name: str, platform: str | None, instance: str = "main") -> Machine
     return m
 
 
-def workdir_machines(lab_name: str) -> list[Machine]:
-    """Machines whose work directories exist under ``.work/<lab>/`` (any instance)."""
-    lab = catalogue.lab(lab_name)
-    base = paths.WORK / lab.name
-    found = []
-    for workdir in sorted(base.iterdir()) if base.exists() else []:
-        plat = next((p for p in lab.platforms if workdir.name.startswith(p + "-")), None)
-        if plat:
-            found.append(Machine(lab, catalogue.platform(plat), workdir.name[len(plat) + 1 :]))
-    return found
-
-
 def lab_list() -> str:
     """The catalogue: each lab's story (English, Japanese), its platforms with their evidence,
     and the lifecycle every lab follows."""
@@ -136,18 +121,6 @@ def positive_int(option: str, text: str | int) -> int:
     if value < 1:
         raise YarakashiError(f"{option} must be a whole number from 1 up, not {text!r}")
     return value
-
-
-def pytest_args(text: str) -> list[str]:
-    """``--pytest "..."`` as a shell would split it (quotes kept together), else a clear error.
-
-    >>> pytest_args("-k 'rsync or memory' -x")
-    ['-k', 'rsync or memory', '-x']
-    """
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        raise YarakashiError(f"--pytest {text!r}: {exc} (quote as in a shell)") from None
 
 
 def up(lab_name: str, platform: str | None) -> list[Machine]:

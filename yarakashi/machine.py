@@ -33,6 +33,9 @@ from yarakashi.teelog import tee, tee_cm
 from yarakashi.steps import StepRun
 from yarakashi.vagrantfile import GUEST_LAB_DIR
 
+#: Instances whose name starts so are the test suite's (tests/lab/conftest.py).
+TEST_PREFIX = "test-"
+
 class Machine:
     """A lab VM: ``up``, run scripted phases, ``reboot`` for real, ``destroy`` by force."""
 
@@ -453,3 +456,15 @@ def _not_sent(own: Path, lab: catalogue.Lab) -> frozenset[Path]:
                for step in other.steps_for(plat)}
     others = {paths.PROVISIONING / name for name in catalogue.labs() if name != lab.name}
     return frozenset(scripts - {own} | others | {paths.PROVISIONING / "host", paths.PROVISIONING / "box"})
+
+
+def workdir_machines(lab_name: str) -> list[Machine]:
+    """Machines whose work directories exist under ``.work/<lab>/`` (any instance)."""
+    lab = catalogue.lab(lab_name)
+    base = paths.WORK / lab.name
+    found = []
+    for workdir in sorted(base.iterdir()) if base.exists() else []:
+        plat = next((p for p in lab.platforms if workdir.name.startswith(p + "-")), None)
+        if plat:
+            found.append(Machine(lab, catalogue.platform(plat), workdir.name[len(plat) + 1 :]))
+    return found

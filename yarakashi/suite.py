@@ -10,13 +10,14 @@ test VMs of this checkout are left.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 import time
 
 from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, paths, providers, vagrantfile, verdict
 from yarakashi.coreseconds import CoreSeconds
-from yarakashi.commands import TEST_PREFIX, pytest_args as split_pytest_args, workdir_machines
+from yarakashi.machine import TEST_PREFIX, workdir_machines
 from yarakashi.progress import say
 
 
@@ -161,3 +162,15 @@ def pytest(args: list[str]) -> int:
     cmd = [sys.executable, "-m", "pytest", *args]
     say("running " + " ".join(cmd[2:]))
     return failures.wait_children([subprocess.Popen(cmd, cwd=paths.REPO)])[0]
+
+
+def split_pytest_args(text: str) -> list[str]:
+    """``--pytest "..."`` as a shell would split it (quotes kept together), else a clear error.
+
+    >>> split_pytest_args("-k 'rsync or memory' -x")
+    ['-k', 'rsync or memory', '-x']
+    """
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise YarakashiError(f"--pytest {text!r}: {exc} (quote as in a shell)") from None

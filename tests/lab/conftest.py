@@ -19,8 +19,7 @@ from contextlib import ExitStack, contextmanager
 import pytest
 
 from yarakashi import boxes, catalogue, kernlog, labnet, paths, providers
-from yarakashi.commands import TEST_PREFIX
-from yarakashi.machine import Machine
+from yarakashi.machine import TEST_PREFIX, Machine
 from yarakashi.progress import say
 
 LIBVIRT = providers.get("libvirt")
