@@ -3,7 +3,7 @@
 
 # An isuumo-like database (the ISUCON10 qualifier's app): two tables whose rows are small on
 # disk but whose `description VARCHAR(4096)` columns are declared wide. The MEMORY engine
-# stores every VARCHAR at its declared width (4 bytes a character in utf8mb4): about 17 KB a
+# stores every VARCHAR at its declared width (4 bytes a character in utf8mb4): over 16 KiB a
 # row, whatever the row holds.
 YK_DB=isuumo
 YK_ROWS=${YK_ROWS:-24000}
