@@ -75,7 +75,8 @@ def direct_boot(plat: catalogue.Platform) -> DirectBoot | None:
     decompression cost 13 s of every boot); None for a downloaded box or an older build.
 
     One directory per build (``boot-<inputs>``), the older ones kept while lab VMs exist (as
-    the box's old pool copies are): a VM made from an older build reboots into its own kernel.
+    the box's old pool copies are): a running VM of an older build reboots into the kernel it
+    was started with.
 
     >>> direct_boot(catalogue.platform("ubuntu-18.04")) is None
     True
