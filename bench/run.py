@@ -267,13 +267,17 @@ def bench_memory() -> None:
 
 
 def bench_suite() -> None:
-    """Per-test times of the last `invoke test` run (its junit reports), not a new run."""
+    """Per-test times of the last `invoke test` run (its junit reports), not a new run, with each
+    lab test's core-seconds (its guests', its host side's) where the report has them."""
     import xml.etree.ElementTree as ET
 
-    for xml in sorted((paths.WORK / "reports").glob("*.xml")):
+    for xml in sorted((paths.WORK / "reports").glob("lane-*.xml")):
         for case in ET.parse(xml).getroot().iter("testcase"):
             if float(case.get("time", 0)) >= 1:
-                rows.append((f"{xml.stem}: {case.get('name')}", float(case.get("time", 0))))
+                props = {p.get("name"): p.get("value") for p in case.iter("property")}
+                cores = (f" (core-seconds: guests {props['core_seconds_guests']}, host side {props['core_seconds_host']})"
+                         if "core_seconds_guests" in props else "")
+                rows.append((f"{xml.stem}: {case.get('name')}{cores}", float(case.get("time", 0))))
 
 
 PARTS = {"boxes": bench_boxes, "up": bench_up, "pair": bench_pair, "pair-1vcpu": lambda: bench_pair(cpus=1), "trainees": bench_trainees, "steps": bench_steps, "states": bench_states, "vcpus": bench_vcpus,

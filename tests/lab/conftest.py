@@ -19,6 +19,7 @@ from contextlib import ExitStack, contextmanager
 import pytest
 
 from yarakashi import boxes, catalogue, kernlog, labnet, paths, providers
+from yarakashi.coreseconds import CoreSeconds, spent
 from yarakashi.machine import TEST_PREFIX, Machine
 from yarakashi.progress import say
 
@@ -62,6 +63,25 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
     for name, addrs in after.items():
         for addr in set(addrs) - set(before.get(name, [])):
             assert not any(ipaddress.ip_address(addr) in net for net in PRIVATE), f"{name} got {addr}"
+
+
+@pytest.fixture(scope="session")
+def guest_cpu() -> Iterator[CoreSeconds]:
+    """The CPU time of the guests this process made (``CREATED``), watched for the whole session."""
+    with CoreSeconds(lambda name: name in CREATED) as watch:
+        yield watch
+
+
+@pytest.fixture(autouse=True)
+def core_seconds(guest_cpu: CoreSeconds, record_property: Callable[[str, object], None]) -> Iterator[None]:
+    """Each lab test's core-seconds in the JUnit report: its guests' QEMU processes, and this
+    process with the programs it waited for (Vagrant, ssh, a trainee's invoke)."""
+    guest_cpu.look()
+    guests, host = guest_cpu.guests(), spent()
+    yield
+    guest_cpu.look()
+    record_property("core_seconds_guests", round(guest_cpu.guests() - guests))
+    record_property("core_seconds_host", round(spent() - host))
 
 
 @pytest.fixture(autouse=True)
