@@ -50,6 +50,7 @@ class CoreSeconds:
         self.wanted = (lambda name: name.startswith(wanted)) if isinstance(wanted, str) else wanted
         self.every = every
         self.seen: dict[tuple[int, int], int] = {}  # (pid, start tick) -> CPU ticks
+        self._lock = threading.Lock()  # the watcher thread adds while a test's fixture sums
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="core-seconds", daemon=True)
         self._start = 0.0
@@ -84,11 +85,13 @@ class CoreSeconds:
                 key, ticks = (int(proc.name), int(fields[19])), int(fields[11]) + int(fields[12])
             except (OSError, IndexError, ValueError):
                 continue
-            self.seen[key] = max(self.seen.get(key, 0), ticks)
+            with self._lock:
+                self.seen[key] = max(self.seen.get(key, 0), ticks)
 
     def guests(self) -> float:
         """CPU seconds of the guests' QEMU processes."""
-        return sum(self.seen.values()) / TICK
+        with self._lock:
+            return sum(self.seen.values()) / TICK
 
     def host(self) -> float:
         """CPU seconds of this process and the programs it waited for."""
