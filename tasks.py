@@ -1,4 +1,6 @@
-"""Invoke tasks: ``invoke --list``. Thin wiring; the work is in ``yarakashi.commands``.
+"""Invoke tasks: ``invoke --list``. Thin wiring: each task reads its names (resolved once, by
+``app.target.resolve``), calls one operation of ``yarakashi.app`` and renders what it returns
+(``yarakashi.cli``).
 
 Examples::
 
@@ -13,91 +15,19 @@ Examples::
 
 from __future__ import annotations
 
-import functools
-import json
 import os
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from yarakashi import YarakashiError, boxes, catalogue, checking, commands, failures, paths, suite
+from yarakashi import boxes, catalogue, checking, cli, model, paths, suite, workshop
 from yarakashi import corpus as corpus_lib
-from yarakashi.verdict import Report, write_junit
+from yarakashi.app import checks, room, vms
+from yarakashi.app.target import resolve
+from yarakashi.cli import as_root, friendly, need_root, positive_int
+from yarakashi.verdict import write_junit
 
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """End a task with one clear line, never a traceback: bad input exits 2, a failed tool 1,
-    an interrupt (SIGINT, SIGTERM) 130 after cleaning up; output cut short by its reader, 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        failures.install()
-        asked = next((a for a in [*args[1:], *kwargs.values()] if a in ("-h", "--help")), None)
-        if asked:  # after a task, invoke reads it as the lab's name
-            task = next((a for a in sys.argv if a.rsplit(".", 1)[-1].replace("-", "_") in (fn.__name__, fn.__name__.removeprefix("lab_"))), "TASK")
-            raise Exit(f"error: {asked} after a task is read as its argument; help on a task: ./run --help {task}", code=2)
-        try:
-            done = fn(*args, **kwargs)
-            sys.stdout.flush()  # here, where a reader that went away is caught, not at the interpreter's exit
-            return done
-        except failures.Interrupted as exc:
-            commands.after_interrupt(exc)
-            raise Exit(exc.line(), code=failures.INTERRUPTED_EXIT) from None
-        except YarakashiError as exc:
-            raise Exit(f"error: {exc}", code=exc.exit_code) from None
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:  # a tool outside any named step
-            raise Exit(f"error: {failures.describe(exc)}", code=1) from None
-        except BrokenPipeError:  # the reader went away (./run lab.list | head): stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise Exit(code=1) from None
-
-    return wrapper
-
-
-class NeedsRoot(YarakashiError):
-    """A task that touches VMs, libvirtd or the lab network, run by another user."""
-
-
-def need_root() -> None:
-    """Refuse in one line, before anything is made, unless run as root: VMs, libvirtd and the
-    lab's network namespace need it (``./run`` asks for it through sudo or su)."""
-    if os.geteuid() != 0:
-        raise NeedsRoot("this task needs root (VMs, libvirtd, a network namespace): run it as root, or through "
-                        "./run (./run lab.up NAME, ./run test...), which asks for root with sudo or su")
-
-
-def as_root(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A task that runs only as root (:func:`need_root` first)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        need_root()
-        return fn(*args, **kwargs)
-
-    return wrapper
-
-
-def verdict(report: Report, as_json: bool = False, junit: str | None = None) -> None:
-    """Print a verdict, as text or (``--json``) as one JSON object, and write it as JUnit XML
-    (``--junit FILE``); exit 1 when it failed."""
-    verdicts([report], as_json, junit)
-
-
-def verdicts(reports: list[Report], as_json: bool = False, junit: str | None = None) -> None:
-    """Print verdicts (``--json``: one object, indented, for one; one a line for several), write
-    them as JUnit XML (``--junit FILE``); exit 1 unless every one passed."""
-    for report in reports:
-        data = report.to_dict()
-        print(json.dumps(data, ensure_ascii=False, indent=2 if len(reports) == 1 else None) if as_json else report.text())
-    if junit:
-        write_junit(reports, Path(junit))
-    if not all(r.passed for r in reports):
-        raise Exit(code=1)
 
 
 PLATFORM = {"platform": "one of the lab's platforms (default: all of them, or the one that exists)"}
@@ -107,7 +37,7 @@ PLATFORM = {"platform": "one of the lab's platforms (default: all of them, or th
 @friendly
 def lab_list(c, trainee=False):
     """List the labs, their platforms and story, and the lifecycle (--trainee: as trainees see them)."""
-    print(commands.trainee_list() if trainee else commands.lab_list())
+    print(cli.lab_list(trainee))
 
 
 @task(help=PLATFORM)
@@ -115,7 +45,7 @@ def lab_list(c, trainee=False):
 @as_root
 def up(c, name, platform=None):
     """Bring up a lab's VMs, building missing boxes first: invoke lab.up rsync-dirlinks."""
-    commands.up(name, platform)
+    vms.up(resolve(name, platform))
 
 
 LANG = {"lang": "en or ja (default: ja under a Japanese locale, else en)"}
@@ -133,8 +63,8 @@ MACHINE = {"machine": "another server of the lab, for a lab with several (apparm
 @as_root
 def start(c, name, platform=None, lang=None, start_timeout=None, trainee=None, host=None):
     """Workshop: a new VM at the team's moment, saved; the trainee brief and the clock: invoke lab.start apparmor-cache."""
-    seconds = commands.positive_int("--start-timeout", start_timeout) if start_timeout else 0
-    print(commands.workshop_start(name, platform, lang, seconds, trainee, host))
+    seconds = positive_int("--start-timeout", start_timeout) if start_timeout else 0
+    print(room.start(resolve(name, platform, trainee, host), workshop.language(lang), seconds))
 
 
 @task(help={**PLATFORM, **LANG, **TRAINEE})
@@ -142,7 +72,7 @@ def start(c, name, platform=None, lang=None, start_timeout=None, trainee=None, h
 @as_root
 def reset(c, name, platform=None, lang=None, trainee=None):
     """Workshop: back to the moment lab.start saved, in seconds (clock and hints stay)."""
-    print(commands.workshop_reset(name, platform, lang, trainee))
+    print(room.reset(resolve(name, platform, trainee), workshop.language(lang)))
 
 
 @task(help={**PLATFORM, **LANG, **TRAINEE})
@@ -150,7 +80,7 @@ def reset(c, name, platform=None, lang=None, trainee=None):
 @as_root
 def hint(c, name, platform=None, lang=None, trainee=None):
     """Workshop: the next hint for the lab (each one is counted)."""
-    print(commands.workshop_hint(name, platform, lang, trainee))
+    print(room.hint(resolve(name, platform, trainee), workshop.language(lang)))
 
 
 @task(help={**PLATFORM, "step": "a step of the lab (lab.toml [steps])", "script": "run this script instead", **TRAINEE, **MACHINE})
@@ -158,7 +88,7 @@ def hint(c, name, platform=None, lang=None, trainee=None):
 @as_root
 def run(c, name, step, platform=None, script=None, trainee=None, machine=None):
     """Run a step of a lab on its VM: invoke lab.run rsync-dirlinks break --platform debian12-merged."""
-    ended = commands.run(name, step, platform, script, trainee, machine)
+    ended = vms.run_step(resolve(name, platform, trainee, machine=machine), step, script)
     if not ended:
         raise Exit(f"{ended.describe()} (for a break that may be the point); see the log above", code=1)
 
@@ -182,12 +112,13 @@ def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_b
     if mine:
         if fix or keep or keep_failed or fresh:
             raise Exit("error: --mine judges your VM as it is: no --fix, --keep, --keep-failed or --fresh with it", code=2)
-        return verdicts([commands.check_mine(name, platform, trainee=trainee)], json, junit)
+        return cli.verdicts([checks.check_mine(resolve(name, platform, trainee))], json, junit)
     if trainee:
         raise Exit("error: --trainee goes with --mine (a --fix check runs on a VM of its own)", code=2)
-    bound = commands.positive_int("--fix-bound", fix_bound)
+    bound = positive_int("--fix-bound", fix_bound)
     mode = "always" if keep else "failed" if keep_failed else "never"
-    verdicts(commands.check(name, fix or [], platform, mode, fix_bound=bound, keep_state=True, fresh=fresh), json, junit)
+    reports = checks.check(resolve(name, platform), [Path(f) for f in fix or []], mode, bound, keep_state=True, fresh=fresh)
+    cli.verdicts(reports, json, junit)
 
 
 @task(help={"platform": "default: the lab's last offline platform", "only": "only the scripts whose name contains this",
@@ -196,7 +127,7 @@ def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_b
 @as_root
 def corpus(c, name, platform=None, only=None, junit=None):
     """Judge the lab's fix corpus (labs/NAME/fixes/): each script must PASS or FAIL as its header says."""
-    cases, reports = commands.corpus(name, platform, only, keep_state=True)
+    cases, reports = checks.run_corpus(resolve(name, platform), only, keep_state=True)
     for case, report in zip(cases, reports):
         print(f"== {case.path.relative_to(paths.REPO)}\n{report.text()}\n")
     print(corpus_lib.summary(cases, reports))
@@ -211,8 +142,8 @@ def corpus(c, name, platform=None, only=None, junit=None):
 @as_root
 def reboot(c, name, platform=None, trainee=None):
     """Reboot a lab's VMs for real (systemctl reboot; apparmor-cache: s2 and s1 at once) and wait until SSH answers again."""
-    for line in commands.reboot(name, platform, trainee):
-        print(line)
+    for m, boot in vms.reboot(resolve(name, platform, trainee)):
+        print(f"{m.domain}: new boot id {boot}")
 
 
 @task(help={**PLATFORM, "key": "the SysRq key: f calls the OOM killer, s syncs, b reboots at once"})
@@ -220,7 +151,7 @@ def reboot(c, name, platform=None, trainee=None):
 @as_root
 def sysrq(c, name, key, platform=None):
     """Alt+SysRq+KEY on a lab VM's console, for a guest SSH cannot reach: invoke lab.sysrq memory-engine f."""
-    commands.sysrq(name, key, platform)
+    vms.sysrq(resolve(name, platform), key)
 
 
 @task(help={**PLATFORM, **TRAINEE, "out": "the HTML page to write (default: .work/reports/LAB-PLATFORM-INSTANCE-timeline.html)"})
@@ -228,7 +159,7 @@ def sysrq(c, name, key, platform=None):
 @as_root
 def timeline(c, name, platform=None, out=None, trainee=None):
     """The incident as a picture: this boot's moments beside the post's lines: invoke lab.timeline apparmor-cache."""
-    print(commands.lab_timeline(name, platform, out, trainee))
+    print(cli.timeline_text(*room.timeline_of(resolve(name, platform, trainee), Path(out) if out else None)))
 
 
 RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest TimeoutStartSec that matters + 60)",
@@ -240,7 +171,7 @@ RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest
 @as_root
 def retest(c, name, platform=None, reboot=True, bound=None, json=False, junit=None):
     """The organisers' reboot test on a lab VM, PASS/FAIL per check: invoke lab.retest apparmor-cache."""
-    verdict(commands.lab_retest(name, platform, reboot, bound), json, junit)
+    cli.verdicts([checks.lab_retest(resolve(name, platform), reboot, cli.bound(bound))], json, junit)
 
 
 @task(name="retest", iterable=["service"], help={
@@ -252,7 +183,9 @@ def retest(c, name, platform=None, reboot=True, bound=None, json=False, junit=No
 def host_retest(c, host, ssh_config=None, service=None, data="", data_written="", reboot=False, bound=None, json=False,
                 junit=None):
     """The reboot test on your own server: invoke retest --host isu1 --service mysql --service nginx."""
-    verdict(commands.host_retest(host, ssh_config, service or [], data, data_written, reboot, bound), json, junit)
+    spec = model.Spec(tuple(service or []), data, data_written)
+    config = Path(ssh_config).expanduser() if ssh_config else None
+    cli.verdicts([checks.host_retest(host, config, spec, reboot, cli.bound(bound))], json, junit)
 
 
 @task
@@ -260,7 +193,7 @@ def host_retest(c, host, ssh_config=None, service=None, data="", data_written=""
 @as_root
 def status(c):
     """Show every lab VM and the lab network."""
-    print(commands.status())
+    print(cli.status())
 
 
 @task(help={**PLATFORM, **TRAINEE, **MACHINE})
@@ -268,7 +201,8 @@ def status(c):
 @as_root
 def ssh(c, name, platform=None, trainee=None, machine=None):
     """Open a shell on a lab VM: invoke lab.ssh apparmor-cache (the database server s2), --machine s1 (the app server)."""
-    commands.ssh(name, platform, trainee, machine)
+    argv = vms.ssh_argv(resolve(name, platform, trainee, machine=machine))
+    os.execvp(argv[0], argv)
 
 
 @task(help={"name": "a lab, or 'all': every yk- VM, then libvirtd and the lab network namespace",
@@ -277,7 +211,8 @@ def ssh(c, name, platform=None, trainee=None, machine=None):
 @as_root
 def destroy(c, name, trainee=None):
     """Hard-stop and remove a lab's VMs: invoke lab.destroy rsync-dirlinks (or: all)."""
-    commands.destroy(name, trainee)
+    name = model.choose("lab", catalogue.aliases().get(name, name), [*catalogue.labs(), "all"])  # no lab may be called all
+    vms.destroy(None if name == "all" else catalogue.lab(name), trainee)
 
 
 @task(name="test", help={"pytest": "extra pytest arguments, quoted",
@@ -287,7 +222,7 @@ def destroy(c, name, trainee=None):
 @as_root
 def lab_test(c, name, pytest="", platform=None, repeat="1"):
     """Run a lab's whole cycle on real VMs, its offline platforms: invoke lab.test rsync-dirlinks."""
-    code = suite.lab_test(name, pytest, platform, commands.positive_int("--repeat", repeat))
+    code = suite.lab_test(name, pytest, platform, positive_int("--repeat", repeat))
     if code:
         raise Exit(code=code)
 
@@ -312,7 +247,7 @@ def box_remove(c, platform):
 @friendly
 def box_list(c):
     """List platforms and the state of their boxes."""
-    print(commands.box_list())
+    print(cli.box_list())
 
 
 @task(name="test", help={"unit": "unit tests only (no VMs)", "lanes": "lab test processes at once (default 2)",
@@ -323,7 +258,7 @@ def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE)):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
     if not unit:
         need_root()
-    code = suite.test_suite(unit, int(lanes), suite.split_pytest_args(pytest), commands.positive_int("--deadline", deadline))
+    code = suite.test_suite(unit, int(lanes), suite.split_pytest_args(pytest), positive_int("--deadline", deadline))
     if code:
         raise Exit(code=code)
 

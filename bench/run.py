@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from yarakashi import boxes, catalogue, commands, corpus, paths, retest, suite  # noqa: E402
+from yarakashi import boxes, catalogue, corpus, model, paths, retest, suite  # noqa: E402
+from yarakashi.app import checks, target  # noqa: E402
 from yarakashi.machine import Machine  # noqa: E402
 from yarakashi.progress import wait_until  # noqa: E402
 
@@ -56,8 +57,8 @@ def bench_boxes() -> None:
 
 def bench_up() -> None:
     lab = catalogue.lab("rsync-dirlinks")
-    for name in commands.offline_platforms(lab):
-        m = Machine(lab, catalogue.platform(name), "bench")
+    for plat in target.offline_platforms(lab):
+        m, name = Machine(lab, plat, "bench"), plat.name
         m.destroy()
         timed(f"lab.up rsync-dirlinks --platform {name} (one VM, box in pool)", m.up)
         timed(f"lab.reboot ({name}, real reboot until SSH)", m.reboot)
@@ -70,16 +71,16 @@ def bench_reboot(times: int = 3) -> None:
     with its initramfs and userspace up to ``graphical.target`` (``systemd-analyze``); the rest is
     firmware, boot loader, kernel decompression (none with a direct boot) and SSH answering."""
     lab = catalogue.lab("rsync-dirlinks")
-    for name in commands.offline_platforms(lab):
-        m = Machine(lab, catalogue.platform(name), "bench-reboot")
+    for plat in target.offline_platforms(lab):
+        m, name = Machine(lab, plat, "bench-reboot"), plat.name
         m.destroy()
         try:
             timed(f"lab.up {name} (one VM to SSH)", m.up)
             for n in range(1, times + 1):
                 took = timed(f"reboot to SSH {name} #{n}", m.reboot)
-                down = m.ssh("sudo journalctl -b -1 -o short-unix -q --no-pager | "
+                down = m.guest.ssh("sudo journalctl -b -1 -o short-unix -q --no-pager | "
                              "awk '/Stopped target .*Graphical Interface/ {a=$1} END {print $1 - a}'").stdout.strip()
-                analyze = m.ssh("systemd-analyze").stdout
+                analyze = m.guest.ssh("systemd-analyze").stdout
                 kernel = re.search(r"([\d.]+)s \(kernel\)", analyze)
                 user = re.search(r"([\d.]+)s \(userspace\)", analyze)
                 if kernel and user and down:
@@ -149,7 +150,7 @@ def bench_trainees(most: int = 8) -> None:
             for each in made:
                 for _ in range(3):
                     start = time.monotonic()
-                    answered = each.ssh("true", timeout=30).returncode == 0
+                    answered = each.guest.ssh("true", timeout=30).returncode == 0
                     worst = max(worst, time.monotonic() - start if answered else float("inf"))
             rows.append((f"{n} trainee VMs: slowest new shell of {3 * n}", worst))
             print(f"[bench] {n} trainee VMs: slowest new shell {worst:.2f} s", flush=True)
@@ -168,7 +169,7 @@ def bench_steps() -> None:
     try:
         vagrant = timed("a step through vagrant provision (upload, fix)",
                         lambda: m.vagrant().provision(provision_with=["upload", "fix"]))
-        ssh = timed("the same step over one SSH session (tar upload, run-step.sh)", lambda: m.run("fix"))
+        ssh = timed("the same step over one SSH session (tar upload, run-step.sh)", lambda: m.steps.run("fix"))
         print(f"[bench] ratio ssh/vagrant: {ssh / vagrant:.3f}")
     finally:
         m.destroy()
@@ -179,7 +180,7 @@ def bench_corpus() -> None:
     for lab in catalogue.labs():
         if corpus.cases(lab):
             timed(f"lab.corpus {lab} ({len(corpus.cases(lab))} scripts, one VM, each from the saved state)",
-                  lambda: commands.corpus(lab, None, instance="bench"))
+                  lambda: checks.run_corpus(target.resolve(lab, instance="bench")))
 
 
 def bench_states() -> None:
@@ -189,9 +190,9 @@ def bench_states() -> None:
     m.destroy()
     try:
         m.up()
-        m.run("prepare"), m.run("break", check=False), m.reboot()
-        timed("save the running state (memory included)", lambda: m.save_state("live"))
-        live = [timed(f"return to the running state, SSH answering ({n})", lambda: m.return_to("live")) for n in (1, 2, 3)]
+        m.steps.run("prepare"), m.steps.run("break", check=False), m.reboot()
+        timed("save the running state (memory included)", lambda: m.states.save("live"))
+        live = [timed(f"return to the running state, SSH answering ({n})", lambda: m.states.return_to("live")) for n in (1, 2, 3)]
 
         def cold_return() -> None:
             m.hv.hard_stop(m), m.hv.restore(m, "off"), m.hv.start(m)
@@ -215,21 +216,21 @@ def bench_vcpus() -> None:
         try:
             timed(f"lab.up rsync-dirlinks debian12-merged, {cpus} vCPU", m.up)
             timed(f"real reboot until SSH, {cpus} vCPU", m.reboot)
-            timed(f"the prepare step (the team's repository), {cpus} vCPU", lambda: m.run("prepare"))
-            timed(f"the fixed deploy step, {cpus} vCPU", lambda: m.run("fix"))
+            timed(f"the prepare step (the team's repository), {cpus} vCPU", lambda: m.steps.run("prepare"))
+            timed(f"the fixed deploy step, {cpus} vCPU", lambda: m.steps.run("fix"))
         finally:
             m.destroy()
 
 
 def bench_rsync() -> None:
-    for name in commands.offline_platforms(catalogue.lab("rsync-dirlinks")):
-        timed(f"lab.check rsync-dirlinks --platform {name} (up, fixed deploy, verify, reboot, verify, destroy)",
-              lambda: commands.check("rsync-dirlinks", [], name, instance="bench"))
+    for plat in target.offline_platforms(catalogue.lab("rsync-dirlinks")):
+        timed(f"lab.check rsync-dirlinks --platform {plat.name} (up, fixed deploy, verify, reboot, verify, destroy)",
+              lambda: checks.check(target.resolve("rsync-dirlinks", plat.name, instance="bench"), []))
 
 
 def bench_apparmor() -> None:
     timed("lab.check apparmor-cache (up, prepare, swap, reboot, fix, reboot, verify, destroy)",
-          lambda: commands.check("apparmor-cache", [], None, instance="bench"))
+          lambda: checks.check(target.resolve("apparmor-cache", instance="bench"), []))
 
 
 def bench_workshop() -> None:
@@ -245,22 +246,22 @@ def bench_memory() -> None:
     m.destroy()
 
     def break_until_recovered() -> None:
-        m.run("break")
+        m.steps.run("break")
 
         def over() -> bool:
-            states = m.ssh("systemctl is-active yarakashi-alter mariadb", timeout=20).stdout.split()
+            states = m.guest.ssh("systemctl is-active yarakashi-alter mariadb", timeout=20).stdout.split()
             return len(states) == 2 and states[0] != "active" and states[1] == "active"
 
         wait_until("the ALTERs to end and SSH to answer again", over, timeout=600, interval=5)
 
     try:
         timed("lab.up memory-engine (one 1 GiB VM, box in pool)", m.up)
-        timed("memory-engine prepare (MariaDB from the box, 2 x 24000 rows)", lambda: m.run("prepare"))
+        timed("memory-engine prepare (MariaDB from the box, 2 x 24000 rows)", lambda: m.steps.run("prepare"))
         timed("memory-engine break until the OOM kill is over and SSH answers", break_until_recovered)
-        timed("memory-engine initialize (rows into one MEMORY and one InnoDB table)", lambda: m.run("initialize"))
-        timed("memory-engine fix (back to InnoDB, rows again, indexes)", lambda: m.run("fix"))
-        ro = timed("retest read-only (healthy guest)", lambda: retest.run(m, lab.retest))
-        cold = timed("retest with power off + cold start (healthy guest)", lambda: retest.run(m, lab.retest, reboot=True))
+        timed("memory-engine initialize (rows into one MEMORY and one InnoDB table)", lambda: m.steps.run("initialize"))
+        timed("memory-engine fix (back to InnoDB, rows again, indexes)", lambda: m.steps.run("fix"))
+        ro = timed("retest read-only (healthy guest)", lambda: retest.run(m.guest, lab.retest))
+        cold = timed("retest with power off + cold start (healthy guest)", lambda: retest.run(m.guest, lab.retest, power_cycle=m.power_cycle))
         print(f"[bench] ratio read-only/cold retest: {ro / cold:.2f}")
     finally:
         timed("lab.destroy memory-engine", m.destroy)
@@ -289,7 +290,7 @@ PARTS = {"boxes": bench_boxes, "up": bench_up, "pair": bench_pair, "pair-1vcpu":
 def main(argv: list[str]) -> None:
     parts = argv or list(PARTS)
     for part in parts:
-        PARTS[catalogue.choose("part", part, list(PARTS))]()
+        PARTS[model.choose("part", part, list(PARTS))]()
     lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {', '.join(parts)}\n",
              f"Machine: {machine_info()}\n", "| what | seconds |", "|---|---|"]
     lines += [f"| {what} | {took:.1f} |" for what, took in rows]

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import vagrant
 
-from yarakashi import YarakashiError, catalogue, failures, paths, providers
+from yarakashi import YarakashiError, catalogue, failures, model, paths, providers
 from yarakashi.progress import say
-from yarakashi.providers.libvirt import Libvirt, box_image
+from yarakashi.providers.libvirt import Libvirt
+from yarakashi.providers.libvirt_pool import box_image
 from yarakashi.teelog import tee, tee_cm
 
 BUILD_SCRIPTS = ("provisioning/box/build.sh", "provisioning/box/firstboot.sh", "provisioning/box/lean-boot.sh")
@@ -40,12 +41,12 @@ def libvirt() -> Libvirt:
     return providers.get("libvirt")
 
 
-def box_dir(plat: catalogue.Platform) -> Path:
+def box_dir(plat: model.Platform) -> Path:
     """Where a platform's box is built and its input stamp kept."""
     return paths.STATE / "boxes" / plat.name
 
 
-def build_env(plat: catalogue.Platform) -> dict[str, str]:
+def build_env(plat: model.Platform) -> dict[str, str]:
     """The inputs of provisioning/box/build.sh for ``plat``."""
     settings = catalogue.box_settings()
     return {
@@ -70,7 +71,7 @@ class DirectBoot:
     cmdline: str
 
 
-def direct_boot(plat: catalogue.Platform) -> DirectBoot | None:
+def direct_boot(plat: model.Platform) -> DirectBoot | None:
     """The current build's :class:`DirectBoot` (under TCG, GRUB's reads and the kernel's
     decompression cost 13 s of every boot); None for a downloaded box or an older build.
 
@@ -89,7 +90,7 @@ def direct_boot(plat: catalogue.Platform) -> DirectBoot | None:
     return DirectBoot(found / "vmlinux", found / "initrd.img", (found / "cmdline").read_text().strip())
 
 
-def input_key(plat: catalogue.Platform) -> str:
+def input_key(plat: model.Platform) -> str:
     """A short hash of everything that decides the box's content."""
     env = build_env(plat)
     env["YK_APPS"] = " ".join(a.name for a in catalogue.box_apps(plat))  # not where the checkout is
@@ -102,11 +103,11 @@ def input_key(plat: catalogue.Platform) -> str:
     return digest.hexdigest()[:16]
 
 
-def _stamp(plat: catalogue.Platform) -> Path:
+def _stamp(plat: model.Platform) -> Path:
     return box_dir(plat) / "inputs.key"
 
 
-def state(plat: catalogue.Platform) -> str:
+def state(plat: model.Platform) -> str:
     """``current``, ``stale`` (inputs changed), ``missing``, or ``cloud`` (downloaded by Vagrant)."""
     if not plat.offline:
         return "cloud"
@@ -117,14 +118,14 @@ def state(plat: catalogue.Platform) -> str:
 
 
 @contextmanager
-def _lock(plat: catalogue.Platform) -> Iterator[None]:
+def _lock(plat: model.Platform) -> Iterator[None]:
     box_dir(plat).mkdir(parents=True, exist_ok=True)
     with (box_dir(plat).parent / f"{plat.name}.lock").open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         yield
 
 
-def ensure(plat: catalogue.Platform, force: bool = False, into: "providers.Provider | None" = None) -> bool:
+def ensure(plat: model.Platform, force: bool = False, into: "providers.Provider | None" = None) -> bool:
     """Build and add the box unless it is current, and put it where new VMs are made from: the
     pool of ``into`` (a lab VM's provider, on this machine or another libvirt host; default this
     machine's libvirt). True when built."""
@@ -142,7 +143,7 @@ def ensure(plat: catalogue.Platform, force: bool = False, into: "providers.Provi
         return built
 
 
-def build_ahead(plats: list[catalogue.Platform]) -> list[threading.Thread]:
+def build_ahead(plats: list[model.Platform]) -> list[threading.Thread]:
     """Start building each box of ``plats`` that is not current, each in a thread, when there
     are two or more: the builds share the machine, and the first VM boots while the next box is
     still being built (a fresh machine's first ``lab.up``). :func:`ensure` waits for a box being
@@ -157,14 +158,14 @@ def build_ahead(plats: list[catalogue.Platform]) -> list[threading.Thread]:
     return threads
 
 
-def _ahead(plat: catalogue.Platform) -> None:
+def _ahead(plat: model.Platform) -> None:
     try:
         ensure(plat)
     except YarakashiError as exc:  # said again, and raised, when a VM needs the box
         say(f"building {plat.box} ahead failed: {failures.tail(str(exc))}")
 
 
-def _build(plat: catalogue.Platform) -> None:
+def _build(plat: model.Platform) -> None:
     out = box_dir(plat)
     log = out / "build.log"
     log.write_text("")
@@ -191,7 +192,7 @@ def _build(plat: catalogue.Platform) -> None:
                 shutil.rmtree(old)
 
 
-def remove(plat: catalogue.Platform) -> None:
+def remove(plat: model.Platform) -> None:
     """Forget a built box: Vagrant's copy, the pool volume and the stamp."""
     if not plat.offline:
         raise YarakashiError(f"{plat.name} uses a downloaded box: `vagrant box remove {plat.box}` forgets it")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from yarakashi import YarakashiError, catalogue, failures, paths, states, verdict
+from yarakashi import YarakashiError, evidence, failures, model, paths, states, verdict
 from yarakashi.machine import Machine
 from yarakashi.progress import Timeout, say
 from yarakashi.steps import StepRun
@@ -45,29 +45,34 @@ def split(steps: Sequence[str]) -> tuple[list[str], list[str]]:
     return list(steps[:n]), list(steps[n + 1:])
 
 
-#: When ``check`` keeps the VM: never, when the (last) verdict failed, or always.
-KEEP = ("never", "failed", "always")
-
-
-def check(
-    lab_name: str, fixes: Sequence[Fix], platform: str, keep: str = "never", instance: str = "check",
-    verify_wait: int = 300, each: Callable[[verdict.Report], None] | None = None, keep_state: bool = False,
-) -> list[verdict.Report]:
-    """Judge ``fixes`` on ``platform``: a report each, in order (``each`` is called as each ends).
-
-    ``keep`` (one of :data:`KEEP`) says when the VM stays afterwards, running, to look inside;
-    ``keep_state`` keeps it otherwise stopped, for its saved state. An interrupt removes it
-    whatever they say, and gives no verdict.
-    """
-    catalogue.choose("keep mode", keep, list(KEEP))
-    lab = catalogue.lab(lab_name)
+def refuse(lab: model.Lab, fixes: Sequence[Fix]) -> None:
+    """Refuse, before anything is made, a lab without a check list or a fix script that is not there."""
     if not lab.check or "verify" not in lab.steps or "fix" not in lab.check:
         raise YarakashiError(f"lab {lab.name} has no check list (check = [..., \"fix\", ..., \"verify\"] in lab.toml)")
     for fix in fixes:
         if fix.script and not fix.script.is_file():
             raise YarakashiError(f"fix script not found: {fix.script}")
+
+
+#: When ``check`` keeps the VM: never, when the (last) verdict failed, or always.
+KEEP = ("never", "failed", "always")
+
+
+def check(
+    m: Machine, fixes: Sequence[Fix], keep: str = "never", verify_wait: int = 300,
+    each: Callable[[verdict.Report], None] | None = None, keep_state: bool = False,
+) -> list[verdict.Report]:
+    """Judge ``fixes`` on the check VM ``m`` (made here, or resumed from its kept state): a
+    report each, in order (``each`` is called as each ends).
+
+    ``keep`` (one of :data:`KEEP`) says when the VM stays afterwards, running, to look inside;
+    ``keep_state`` keeps it otherwise stopped, for its saved state. An interrupt removes it
+    whatever they say, and gives no verdict.
+    """
+    model.choose("keep mode", keep, list(KEEP))
+    lab = m.lab
+    refuse(lab, fixes)
     before, after = split(lab.check)
-    m = Machine(lab, catalogue.platform(platform), instance)
     reports: list[verdict.Report] = []
     try:
         start = time.monotonic()
@@ -77,7 +82,7 @@ def check(
                 say(f"fix {n + 1} of {len(fixes)}: {fix.script or 'the lab fix'} (from the saved state {BEFORE_FIX!r})")
             if n:
                 start = time.monotonic()
-                m.return_to(BEFORE_FIX)
+                m.states.return_to(BEFORE_FIX)
             reports.append(_judge(m, fix, before, after, verify_wait, start, n + 1))
             if each:
                 each(reports[-1])
@@ -90,10 +95,10 @@ def check(
         if keep == "always" or (keep == "failed" and failed):
             say(f"kept {m.domain} as it was after the last fix. Get in: ssh -F {m.ssh_config_path} "
                 f"{m.guest.host}; remove it: ./run lab.destroy {lab.name}")
-        elif keep_state and m.saved_state(BEFORE_FIX):
+        elif keep_state and m.states.get(BEFORE_FIX):
             m.park()
             say(f"kept the saved state {BEFORE_FIX!r} ({' -> '.join(before) or 'a fresh boot'}) in the stopped VM "
-                f"{m.domain}: the next check of {lab.name} on {platform} starts from it; ./run lab.destroy {lab.name} removes it")
+                f"{m.domain}: the next check of {lab.name} on {m.platform.name} starts from it; ./run lab.destroy {lab.name} removes it")
         else:
             m.destroy()
     return reports
@@ -115,11 +120,11 @@ def check_here(m: Machine, verify_wait: int = 300) -> verdict.Report:
 def _ready(m: Machine, before: list[str], key: str) -> bool:
     """Bring ``m`` to the state before the fix: the kept one if it still stands, else made and
     saved on a fresh VM. True when the kept one was used."""
-    kept = m.saved_state(BEFORE_FIX)
+    kept = m.states.get(BEFORE_FIX)
     if kept and kept["key"] == key:
         say(f"{m.domain}: the state {BEFORE_FIX!r} saved {kept['saved']} still stands (same box, lab and scripts)")
         try:
-            m.return_to(BEFORE_FIX)
+            m.states.return_to(BEFORE_FIX)
             return True
         except failures.ToolFailed as exc:
             say(f"{exc}: a new VM")
@@ -128,7 +133,7 @@ def _ready(m: Machine, before: list[str], key: str) -> bool:
     m.destroy()
     m.up()
     _steps(m, before, [])
-    m.save_state(BEFORE_FIX, key)
+    m.states.save(BEFORE_FIX, key)
     return False
 
 
@@ -139,13 +144,13 @@ def _judge(m: Machine, fix: Fix, done: list[str], after: list[str], verify_wait:
     if fix.script:
         m.scripts["fix"] = fix.script
     m.bounds["fix"] = fix.bound
-    fix_run = m.run("fix", check=False)
+    fix_run = m.steps.run("fix", check=False)
     phases = _steps(m, after, [*done, "fix"], verify_wait)
     report = _report(m, fix, fix_run, phases, time.monotonic() - start)
     if not report.passed:
         name = fix.script.stem if fix.script else "lab-fix"
         dest = paths.WORK / "reports" / m.lab.name / f"{m.platform.name}-{m.instance}" / f"{number:02d}-{name}"
-        report.facts["files"] = m.save_evidence(dest)
+        report.facts["files"] = evidence.save(m, dest)
         report.elapsed = time.monotonic() - start
     return report
 
@@ -164,13 +169,13 @@ def _steps(m: Machine, steps: list[str], done: list[str], verify_wait: int = 300
                 say(f"{phases[-1][0]}:\n{verdict.table(phases[-1][1])}")
                 break
         elif step == "verify":
-            checks = m.verify(wait=verify_wait)
+            checks = m.steps.verify(wait=verify_wait)
             phases.append((f"verify (after {' -> '.join(done)})", checks))
             say(f"{phases[-1][0]}:\n{verdict.table(checks)}")
             if not verdict.passed(checks):
                 break
         else:
-            m.run(step, check=step != "break")
+            m.steps.run(step, check=step != "break")
         done = [*done, step]
     return phases
 
@@ -181,7 +186,7 @@ def _report(m: Machine, fix: Fix, fix_run: StepRun, phases: list[tuple[str, list
     expected = "; ".join(f"{k}: {v}" for k, v in lab.expect.get(plat, {}).items()) or "(none stated)"
     script = fix.script or lab.script("fix", plat)
     header = [f"{lab.name} on {plat}, fix {fix.script or lab.steps_for(plat)['fix']}",
-              f"expected ({catalogue.EVIDENCE[m.platform.evidence]}): {expected}",
+              f"expected ({model.EVIDENCE[m.platform.evidence]}): {expected}",
               *([f"fixed means: {'; '.join(lab.fixed)}"] if lab.fixed else []),
               f"the fix script: {'your ' if fix.script else ''}{fix_run.describe()}"]
     facts = {"lab": lab.name, "platform": plat, "evidence": m.platform.evidence,

@@ -1,7 +1,7 @@
 """Reading a stopped guest's disk from the host: the evidence when no session can start.
 
-The guest is asked to write out what it holds first (see ``providers.libvirt.Libvirt.flush``); then a raw copy
-of the disk has its ext4 journal replayed, as the guest's next mount would, before
+The guest is asked to write out what it holds first (see ``providers.libvirt_domain.Domain.flush``);
+then a raw copy of the disk has its ext4 journal replayed, as the guest's next mount would, before
 ``debugfs`` reads it. Without the replay, a change committed only to the journal (the last
 seconds of a break) would be invisible, and what the host reads would depend on timing.
 

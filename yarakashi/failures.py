@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from yarakashi import YarakashiError
+from yarakashi import YarakashiError, calls
 
 #: Lines of a tool's output quoted in the one-line message.
 TAIL_LINES = 3
@@ -52,6 +52,25 @@ class Interrupted(BaseException):
         """``interrupted during vagrant up of ...; cleaned up VM ...``"""
         cleaned = ", ".join(self.cleaned) or "nothing (nothing had been made)"
         return f"interrupted ({self.args[0]}) during {self.during or 'start-up'}; cleaned up {cleaned}"
+
+
+class Cancelled(Interrupted):
+    """The caller that follows the operation (:mod:`yarakashi.calls`) cancelled it."""
+
+    def __init__(self) -> None:
+        BaseException.__init__(self, "cancelled")
+        self.signum = 0
+        self.during = ""
+        self.cleaned = []
+
+
+def cancel_point() -> None:
+    """Raise :class:`Cancelled` here if the caller has cancelled, once: the clean-up that follows
+    runs to its end. Called where stopping is safe: as a step starts, while a wait polls."""
+    call = calls.current()
+    if call and call.cancel.is_set() and not call.raised:
+        call.raised = True
+        raise Cancelled()
 
 
 _steps: list[str] = []
@@ -115,6 +134,7 @@ def step(what: str, log: Path | None = None) -> Iterator[None]:
 
     ``log``: the file the tool's output streams to (its new lines are quoted from there).
     """
+    cancel_point()
     offset = log.stat().st_size if log and log.exists() else 0
     _steps.append(what)
     try:

@@ -63,6 +63,42 @@ def run_bounded(argv: list[str], timeout: float) -> subprocess.CompletedProcess[
         return subprocess.CompletedProcess(argv, 124, "", f"timed out after {timeout:.0f} s")
 
 
+def await_new_boot(name: str, boot_id: Callable[[], str | None], before: str | None, timeout: float,
+                   meanwhile: Callable[[], None] | None = None, what: str = "back from reboot",
+                   progress: Callable[[], int] | None = None, interval: float = 2) -> str:
+    """Wait until ``boot_id`` (asked every ``interval`` s) gives a boot other than ``before``;
+    ``meanwhile`` runs once a minute (a lab VM refreshes its SSH settings: its address may change).
+
+    ``progress`` (a count that grows while the guest works: a lab VM's serial console size)
+    lets the wait go on past ``timeout`` while the guest still prints, up to 3 x ``timeout``:
+    on a busy host a boot is slow, a hung one is silent. Apart from :class:`Endpoint`: the
+    policy needs no SSH, only ``boot_id``, which gives None while no session opens.
+
+    >>> await_new_boot("isu1", iter([None, "old", "new"]).__next__, "old", timeout=30, interval=0)
+    'new'
+    """
+    last = time.monotonic()
+
+    def new_boot() -> str | None:
+        nonlocal last
+        if meanwhile and time.monotonic() - last > 60:
+            last = time.monotonic()
+            meanwhile()
+        now = boot_id()
+        return now if now and now != before else None
+
+    start, seen = time.monotonic(), progress() if progress else 0
+    while True:
+        try:
+            return wait_until(f"{name} {what}", new_boot, timeout, interval=interval)
+        except Timeout:
+            grown = (progress() if progress else 0) - seen
+            if grown <= 0 or time.monotonic() - start >= 3 * timeout:
+                raise
+            seen += grown
+            say(f"{name} is still booting (its console printed {grown} bytes in the last {timeout:.0f} s): waiting on")
+
+
 class Endpoint:
     """A host reached over SSH, a new session for every command: a lab VM
     (``Endpoint("default", workdir / "ssh_config")``) or a team's own server (``Endpoint("isu1")``).
@@ -148,7 +184,7 @@ class Endpoint:
     def reboot(self, timeout: float = REBOOT_TIMEOUT, meanwhile: Callable[[], None] | None = None,
                progress: Callable[[], int] | None = None) -> str:
         """``sudo -n systemctl reboot``; the new boot id once a session opens again (see
-        :meth:`wait_new_boot` for ``meanwhile`` and ``progress``)."""
+        :func:`await_new_boot` for ``meanwhile`` and ``progress``)."""
         first = self.ssh("cat /proc/sys/kernel/random/boot_id", timeout=30)
         if first.returncode != 0:
             where = f"; config: {self.config}" if self.config else ""
@@ -164,33 +200,10 @@ class Endpoint:
     def wait_new_boot(self, before: str | None, timeout: float = REBOOT_TIMEOUT,
                       meanwhile: Callable[[], None] | None = None, what: str = "back from reboot",
                       progress: Callable[[], int] | None = None, interval: float = 2) -> str:
-        """Wait until a session opens on a boot other than ``before``; ``meanwhile`` runs once a
-        minute (a lab VM refreshes its SSH settings: its address may change).
-
-        ``progress`` (a count that grows while the guest works: a lab VM's serial console size)
-        lets the wait go on past ``timeout`` while the guest still prints, up to 3 x ``timeout``:
-        on a busy host a boot is slow, a hung one is silent.
-        """
-        last = time.monotonic()
-
-        def new_boot() -> str | None:
-            nonlocal last
-            if meanwhile and time.monotonic() - last > 60:
-                last = time.monotonic()
-                meanwhile()
-            now = self.boot_id(connect_timeout=5)
-            return now if now and now != before else None
-
-        start, seen = time.monotonic(), progress() if progress else 0
-        while True:
-            try:
-                return wait_until(f"{self.name} {what}", new_boot, timeout, interval=interval)
-            except Timeout:
-                grown = (progress() if progress else 0) - seen
-                if grown <= 0 or time.monotonic() - start >= 3 * timeout:
-                    raise
-                seen += grown
-                say(f"{self.name} is still booting (its console printed {grown} bytes in the last {timeout:.0f} s): waiting on")
+        """Wait until a session opens on a boot other than ``before`` (:func:`await_new_boot`
+        says what ``meanwhile`` and ``progress`` are for)."""
+        return await_new_boot(self.name, lambda: self.boot_id(connect_timeout=5), before, timeout,
+                              meanwhile, what, progress, interval)
 
     def testinfra(self) -> testinfra.host.Host:
         """A new testinfra host (never cached: a reboot invalidates sessions)."""

@@ -1,4 +1,5 @@
-"""Run lab test modules in parallel lanes, longest first.
+"""Run the lab tests in parallel lanes, longest first: each test module, or, of a module
+parametrized per lab (the fix corpus), each lab's case on its own.
 
 Most of a lab test's time is waiting: a real reboot, or apparmor-cache's 15-minute
 ``TimeoutStartSec``. Two lanes let one lab's idle wait overlap another lab's work; more
@@ -19,33 +20,63 @@ import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from yarakashi import catalogue, failures, paths
+from yarakashi import YarakashiError, catalogue, failures, paths
 from yarakashi.progress import say
 
 #: Minutes a test module without a lab (or a lab without ``test_minutes``) is assumed to take.
 DEFAULT_MINUTES = 10
+#: A test module parametrized per lab names the lab.toml key of each lab's minutes
+#: (``MINUTES_PER_LAB = "corpus_minutes"``): the lanes plan each lab's case as a unit.
+PER_LAB = re.compile(r'^MINUTES_PER_LAB = "(\w+)"', re.M)
 
 
-def plan(modules: list[tuple[str, float]], lanes: int) -> list[list[str]]:
-    """Longest-processing-time-first: each module goes to the lane that is free soonest."""
+def plan(units: list[tuple[str, float]], lanes: int) -> list[list[str]]:
+    """Longest-processing-time-first: each unit (a module's path, or a test's node id) goes to
+    the lane that is free soonest."""
     load = [0.0] * lanes
     out: list[list[str]] = [[] for _ in range(lanes)]
-    for name, minutes in sorted(modules, key=lambda m: -m[1]):
+    for name, minutes in sorted(units, key=lambda m: -m[1]):
         lane = load.index(min(load))
         out[lane].append(name)
         load[lane] += minutes
     return [lane for lane in out if lane]
 
 
-def lab_modules(directory: Path) -> list[tuple[str, float]]:
-    """The test modules and their expected minutes: ``test_minutes`` in the lab's lab.toml,
-    or a ``TEST_MINUTES = N`` line in a module that is not a lab's."""
+def units(directory: Path) -> list[tuple[str, float]]:
+    """What the lanes run, with its expected minutes: each test module, by ``test_minutes`` in
+    the lab's lab.toml or a ``TEST_MINUTES = N`` line in a module that is not a lab's; a module
+    parametrized per lab (``MINUTES_PER_LAB``) is split into :func:`lab_cases`."""
     minutes = {f"test_{lab.name.replace('-', '_')}.py": lab.test_minutes for lab in catalogue.labs().values()}
     found = []
     for path in sorted(directory.glob("test_*.py")):
         text = path.read_text()
+        per_lab = PER_LAB.search(text)
+        if per_lab:
+            found += lab_cases(path, per_lab[1])
+            continue
         declared = re.search(r"^TEST_MINUTES = (\d+)", text, re.M)
         found.append((str(path), minutes.get(path.name) or (float(declared[1]) if declared else DEFAULT_MINUTES)))
+    return found
+
+
+def lab_cases(module: Path, key: str) -> list[tuple[str, float]]:
+    """Each test of ``module`` as pytest collects it (``/.../test_corpus.py::test_x[memory-engine]``,
+    a node id pytest runs alone), with the ``key`` minutes of the lab its id ends with; the whole
+    module when it does not collect, so that its lane shows why."""
+    collect = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", str(module)]
+    done = subprocess.run(collect, cwd=paths.REPO, capture_output=True, text=True)
+    if done.returncode not in (0, NO_TESTS):
+        return [(str(module), DEFAULT_MINUTES)]
+    labs = catalogue.labs()
+    found = []
+    for line in done.stdout.split("\n\n", 1)[0].splitlines():  # the node ids; a warnings summary may follow
+        if "::" not in line:
+            continue
+        test = line.split("::", 1)[1]  # the node id's module part is relative to a rootdir; the lanes pass paths
+        lab = labs.get(test.rpartition("[")[2].removesuffix("]"))
+        if lab and not hasattr(lab, key):
+            raise YarakashiError(f"{module}: MINUTES_PER_LAB is {key!r}, not a lab.toml key")
+        found.append((f"{module}::{test}", getattr(lab, key, 0) or DEFAULT_MINUTES))
     return found
 
 
@@ -61,15 +92,15 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
 
     Past ``deadline`` (a ``time.monotonic()`` instant) the lanes are stopped as by Ctrl-C (their
     VMs removed), and what did not finish is named: exit 124."""
-    groups = plan(lab_modules(directory), lanes)
+    groups = plan(units(directory), lanes)
     report_dir = paths.WORK / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
     procs, pumps = [], []
-    for n, modules in enumerate(groups, 1):
-        say(f"lane {n}: {' '.join(Path(m).name for m in modules)}")
+    for n, group in enumerate(groups, 1):
+        say(f"lane {n}: {' '.join(Path(u).name for u in group)}")
         xml = report_dir / f"lane-{n}.xml"
         xml.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "pytest", "-s", "-v", f"--junitxml={xml}", *modules, *extra]
+        cmd = [sys.executable, "-m", "pytest", "-s", "-v", f"--junitxml={xml}", *group, *extra]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "YARAKASHI_LANE": str(n)}
         proc = subprocess.Popen(cmd, cwd=paths.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append((proc, xml))
@@ -85,8 +116,8 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
         pump.join()
     totals = outcomes([xml for _, xml in procs])
     if late:
-        for n, ((_, xml), modules) in enumerate(zip(procs, groups), 1):
-            left, last = unfinished(modules, xml)
+        for n, ((_, xml), group) in enumerate(zip(procs, groups), 1):
+            left, last = unfinished(group, xml)
             say(f"lane {n} stopped at the deadline; did not run: {' '.join(left) or 'nothing'}"
                 + (f" (and maybe the rest of {last})" if last else ""))
         return 124, totals
@@ -146,16 +177,23 @@ def critical_path(reports: list[Path]) -> str:
     return f"critical path: {name} ({took:.0f} s{'; ' + others if others else ''}); its longest tests: {longest}"
 
 
-def unfinished(modules: list[str], xml: Path) -> tuple[list[str], str]:
-    """A stopped lane: the modules with no result in its report, and the last one with results
-    (it may have been stopped part way).
+def unfinished(units: list[str], xml: Path) -> tuple[list[str], str]:
+    """A stopped lane: the units (modules, node ids) with no result in its report, and the last
+    one with results (it may have been stopped part way).
 
     >>> unfinished(["tests/lab/test_a.py", "tests/lab/test_b.py"], Path("/nonexistent.xml"))
     (['test_a.py', 'test_b.py'], '')
+    >>> import tempfile
+    >>> xml = Path(tempfile.mkdtemp()) / "lane-1.xml"
+    >>> _ = xml.write_text('<testsuite><testcase classname="tests.lab.test_c" name="test_x[lab-1]"/></testsuite>')
+    >>> unfinished(["tests/lab/test_c.py::test_x[lab-1]", "tests/lab/test_c.py::test_x[lab-2]"], xml)
+    (['test_c.py::test_x[lab-2]'], 'test_c.py::test_x[lab-1]')
     """
-    seen = {case.get("classname", "").rsplit(".", 1)[-1] + ".py"
-            for case in (ET.parse(xml).getroot().iter("testcase") if xml.exists() else [])}
-    names = [Path(m).name for m in modules]
+    seen: set[str] = set()
+    for case in ET.parse(xml).getroot().iter("testcase") if xml.exists() else []:
+        module, name = _label(case).split("::", 1)
+        seen |= {f"{module}.py", f"{module}.py::{name}"}
+    names = [Path(u).name for u in units]
     return [n for n in names if n not in seen], next((n for n in reversed(names) if n in seen), "")
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from yarakashi import YarakashiError
+from yarakashi import YarakashiError, calls, failures
 
 T = TypeVar("T")
 
@@ -21,7 +21,12 @@ class Timeout(YarakashiError):
 
 
 def say(message: str) -> None:
-    """Print a progress line at once (also under pytest -s and in CI logs)."""
+    """A progress line: to the caller that follows the operation (:mod:`yarakashi.calls`), else
+    printed at once (also under pytest -s and in CI logs)."""
+    call = calls.current()
+    if call and call.report:
+        call.report(message)
+        return
     print(f"[yarakashi {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
@@ -44,6 +49,7 @@ def wait_until(
     due = f", due in {expected_in:.0f} s" if expected_in is not None else ""
     say(f"waiting for {what}{due} (giving up after {timeout:.0f} s)")
     while True:
+        failures.cancel_point()
         value = probe()
         now = time.monotonic()
         if value:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from yarakashi import YarakashiError, checking, commands, paths, verdict
+from yarakashi import YarakashiError, checking, paths, verdict
+from yarakashi.app import checks, target
 
 _numbers = itertools.count(1)
 
@@ -47,10 +48,9 @@ def yarakashi_check(request: pytest.FixtureRequest) -> Callable[..., verdict.Rep
     def check(lab: str, fix: str | Path, platform: str | None = None, instance: str | None = None) -> verdict.Report:
         script = Path(fix) if Path(fix).is_absolute() else Path(request.path).parent / fix
         try:
-            [report] = commands.check(
-                lab, [str(script)], platform or config.getoption("yarakashi_platform"),
-                "failed" if config.getoption("yarakashi_keep_failed") else "never",
-                fix_bound=config.getoption("yarakashi_fix_bound"), instance=instance or f"pytest-{next(_numbers)}")
+            on = target.resolve(lab, platform or config.getoption("yarakashi_platform"), instance=instance or f"pytest-{next(_numbers)}")
+            [report] = checks.check(on, [script], "failed" if config.getoption("yarakashi_keep_failed") else "never",
+                                    fix_bound=config.getoption("yarakashi_fix_bound"))
         except YarakashiError as exc:
             pytest.fail(f"yarakashi: {exc}", pytrace=False)
         print(report.text())

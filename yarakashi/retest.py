@@ -4,7 +4,7 @@ Power off, cold start (only when asked to), wait until the boot is over - ``syst
 is-system-running`` leaves ``starting``, or a bound past the longest ``TimeoutStartSec`` of
 the units that matter runs out - then check: no unit ``activating`` or ``failed``, the
 named services enabled and active, the data written before the reboot readable. Every
-command it runs on the target is read-only; the reboot is the target's own ``power_cycle``.
+command it runs on the target is read-only; the reboot is the ``power_cycle`` its caller gives.
 
 >>> from yarakashi.verdict import table
 >>> print(table([Check.compare("mariadb.service active", "active", "active"),
@@ -21,10 +21,11 @@ import re
 import shlex
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from yarakashi import YarakashiError
-from yarakashi.catalogue import Spec
+from yarakashi.model import Spec
 from yarakashi.verdict import Check
 from yarakashi.progress import Timeout, say, wait_until
 
@@ -39,15 +40,12 @@ DEFAULT_BOUND = 300.0
 
 
 class Target(Protocol):
-    """Where the checks run: ``ssh`` runs a command in a new session (rc 255: no session);
-    ``power_cycle`` is the hypervisor's for a lab VM (``machine.Machine``), a reboot for a
-    team's own server (``guest.Endpoint``)."""
+    """Where the checks run (a ``guest.Endpoint``: a lab VM's guest, or a team's own server):
+    ``ssh`` runs a command in a new session (rc 255: no session)."""
 
     name: str
 
     def ssh(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]: ...
-
-    def power_cycle(self) -> str: ...
 
 
 def boot_id(target: Target) -> str | None:
@@ -135,10 +133,12 @@ def read_data(target: Target, spec: Spec) -> tuple[bool, str]:
     return done.returncode == 0, (done.stdout.strip() if done.returncode == 0 else (done.stderr or done.stdout).strip())
 
 
-def run(target: Target, spec: Spec, reboot: bool = False, bound: float | None = None) -> list[Check]:
-    """The retest; ``reboot`` power-cycles the target first (otherwise nothing changes on it)."""
+def run(target: Target, spec: Spec, power_cycle: Callable[[], object] | None = None, bound: float | None = None) -> list[Check]:
+    """The retest; ``power_cycle`` first when given (the hypervisor's for a lab VM, a reboot for a
+    team's own server); without it nothing changes on the target."""
     checks: list[Check] = []
     before = ""
+    reboot = power_cycle is not None
     if reboot and spec.data:
         ok, before = read_data(target, spec)
         if not ok:
@@ -146,7 +146,7 @@ def run(target: Target, spec: Spec, reboot: bool = False, bound: float | None = 
     if reboot:
         start = time.monotonic()
         try:
-            target.power_cycle()
+            power_cycle()
         except (Timeout, YarakashiError) as exc:
             return [Check("back over SSH after the power cycle", "a new boot", str(exc), False)]
         checks.append(Check("back over SSH after the power cycle", "a new boot", f"after {time.monotonic() - start:.0f} s", True))

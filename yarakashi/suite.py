@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, paths, providers, vagrantfile, verdict
+from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, model, paths, providers, vagrantfile, verdict
 from yarakashi.coreseconds import CoreSeconds
 from yarakashi.machine import TEST_PREFIX, workdir_machines
 from yarakashi.progress import say
@@ -41,7 +41,7 @@ def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, 
     with the verdict lab.toml states for it.
     """
     lab = catalogue.lab(lab_name)
-    if platform and not catalogue.platform(catalogue.choose("platform", platform, lab.platforms, f"for lab {lab.name}")).offline:
+    if platform and not catalogue.platform(model.choose("platform", platform, lab.platforms, f"for lab {lab.name}")).offline:
         return observe(lab, platform)
     module = paths.REPO / "tests" / "lab" / f"test_{lab.name.replace('-', '_')}.py"
     if not module.exists():
@@ -72,7 +72,7 @@ def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, 
 NO_FIX = paths.PROVISIONING / "common" / "no-fix.sh"
 
 
-def observe(lab: catalogue.Lab, platform: str) -> int:
+def observe(lab: model.Lab, platform: str) -> int:
     """On a platform no test has verified: each step with an ``[expect.<platform>]`` line goes
     through ``lab.check`` (a step the check list runs before the fix is judged with no fix;
     any other step is the fix), from one saved state; observed next to expected per step.
@@ -88,13 +88,13 @@ def observe(lab: catalogue.Lab, platform: str) -> int:
     return int(bool(mismatches(lab, platform, steps, reports)))
 
 
-def mismatches(lab: catalogue.Lab, platform: str, steps: list[str], reports: list[verdict.Report]) -> list[str]:
+def mismatches(lab: model.Lab, platform: str, steps: list[str], reports: list[verdict.Report]) -> list[str]:
     """The steps whose stated ``[verdict.<platform>]`` differs from what was observed."""
     stated = lab.verdict.get(platform, {})
     return [s for s, r in zip(steps, reports) if s in stated and stated[s] != ("PASS" if r.passed else "FAIL")]
 
 
-def observed_table(lab: catalogue.Lab, platform: str, steps: list[str], reports: list[verdict.Report]) -> str:
+def observed_table(lab: model.Lab, platform: str, steps: list[str], reports: list[verdict.Report]) -> str:
     """Each report, then a line per step: expected verdict, observed, and the expectation's words.
 
     >>> r = verdict.Report("lab.check", "x", [("v", [verdict.Check("x", "1", "2", False)])])
@@ -104,7 +104,7 @@ def observed_table(lab: catalogue.Lab, platform: str, steps: list[str], reports:
     stated, words = lab.verdict.get(platform, {}), lab.expect.get(platform, {})
     width = max(len(s) for s in steps)
     rows = [r.text() + "\n" for r in reports]
-    rows.append(f"{lab.name} on {platform} ({catalogue.EVIDENCE[catalogue.platform(platform).evidence]}):")
+    rows.append(f"{lab.name} on {platform} ({model.EVIDENCE[catalogue.platform(platform).evidence]}):")
     rows.append(f"{'STEP':<{width}}  EXPECTED  OBSERVED  {'':<11}  EXPECTATION")
     for step, report in zip(steps, reports):
         got = "PASS" if report.passed else "FAIL"

@@ -7,8 +7,8 @@ the first mark (apparmor-cache: MariaDB starting after the reboot, the post's 14
 whose first mark is not in the journal counts from the boot's first entry.
 
 >>> from yarakashi import catalogue
->>> marks = (catalogue.Mark("Starting MariaDB", "DB starting", "DB 起動開始", "14:20:38", "s2 systemd[1]: Starting MariaDB"),
-...          catalogue.Mark("timed out", "timed out", "タイムアウト", "14:35:41", "s2 systemd[1]: ... timed out."))
+>>> marks = (model.Mark("Starting MariaDB", "DB starting", "DB 起動開始", "14:20:38", "s2 systemd[1]: Starting MariaDB"),
+...          model.Mark("timed out", "timed out", "タイムアウト", "14:35:41", "s2 systemd[1]: ... timed out."))
 >>> journal = "100.0 h kernel: Linux version 6\\n130.5 h systemd[1]: Starting MariaDB 10.11 database server...\\n"
 >>> print(table(moments(marks, journal), "ja"))
    lab  post     moment        post's line
@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from yarakashi import catalogue
+from yarakashi import model
 
 #: What a guest is asked for (as root): this boot's journal, each line with its Unix time.
 JOURNAL = "journalctl -b -o short-unix --no-pager -q"
@@ -40,7 +40,7 @@ ROWS = {"en": ("the post (ISUCON10)", "this lab"), "ja": ("記事（ISUCON10）"
 class Moment:
     """A mark and when it happened, in seconds from the reboot (None: not seen)."""
 
-    mark: catalogue.Mark
+    mark: model.Mark
     lab: float | None
     post: float | None
     line: str = ""  # the lab's journal line
@@ -65,7 +65,7 @@ def _entries(journal: str) -> list[tuple[float, str]]:
     return found
 
 
-def moments(marks: Sequence[catalogue.Mark], journal: str | Mapping[str, str]) -> list[Moment]:
+def moments(marks: Sequence[model.Mark], journal: str | Mapping[str, str]) -> list[Moment]:
     """Each mark's first journal line (``short-unix`` output) and its post time, from the reboot.
 
     ``journal`` is the lab VM's, or each machine's by name (``{"": s2's, "s1": s1's}``): the
@@ -129,7 +129,7 @@ def svg(found: Sequence[Moment], lang: str, title: str) -> str:
     return "\n".join(out + ["</svg>"])
 
 
-def page(lab: catalogue.Lab, platform: str, found: Sequence[Moment]) -> str:
+def page(lab: model.Lab, platform: str, found: Sequence[Moment]) -> str:
     """A self-contained HTML page: the picture and the table, in English and Japanese."""
     parts = [f"<!doctype html><meta charset=utf-8><title>{html.escape(lab.name)}: timeline</title>",
              f"<h1>{html.escape(lab.name)} ({html.escape(platform)})</h1>"]

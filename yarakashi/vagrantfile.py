@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from yarakashi import YarakashiError, boxes, catalogue, hosts, paths, providers
+from yarakashi import YarakashiError, boxes, hosts, model, paths, providers
 
 #: Where the upload provisioner puts ``provisioning/`` in the guest.
 GUEST_LAB_DIR = "/home/vagrant/yarakashi"
@@ -30,7 +30,7 @@ SERIAL_DIR = Path("/var/log/yarakashi/serial")
 REMOTE_SERIAL_DIR = Path("/var/log/libvirt/qemu")
 
 
-def serial_log(lab: catalogue.Lab, plat: catalogue.Platform, instance: str, vm: str = "default") -> Path:
+def serial_log(lab: model.Lab, plat: model.Platform, instance: str, vm: str = "default") -> Path:
     """The host file a lab VM's serial console is written to while it exists.
 
     >>> from yarakashi import catalogue
@@ -52,10 +52,11 @@ class Guest:
     boot: boxes.DirectBoot | None = None
 
 
-def guests(lab: catalogue.Lab, plat: catalogue.Platform, instance: str, remote: bool = False) -> list[Guest]:
+def guests(lab: model.Lab, plat: model.Platform, instance: str, remote: bool = False) -> list[Guest]:
     """The VMs of the lab's Vagrantfile, its own first; only that one starts with a bare ``vagrant up``.
     ``remote``: on another libvirt host, whose serial console files are written there.
 
+    >>> from yarakashi import catalogue
     >>> [g.name for g in guests(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "main")]
     ['default', 's1']
     """
@@ -75,10 +76,10 @@ def libvirt_driver() -> str:
     Set ``YARAKASHI_ACCEL=kvm`` on a laptop or server whose KVM works.
     """
     accel = os.environ.get("YARAKASHI_ACCEL", "tcg")
-    return {"tcg": "qemu", "kvm": "kvm"}[catalogue.choose("accelerator", accel, ["tcg", "kvm"])]
+    return {"tcg": "qemu", "kvm": "kvm"}[model.choose("accelerator", accel, ["tcg", "kvm"])]
 
 
-def prefix(lab: catalogue.Lab, plat: catalogue.Platform, instance: str) -> str:
+def prefix(lab: model.Lab, plat: model.Platform, instance: str) -> str:
     """Domain-name prefix of a lab VM: ``yk-``, this checkout's id, lab, platform, instance.
 
     Two checkouts on one host never name (or remove) each other's VMs.
@@ -106,11 +107,12 @@ class Step:
     bound: int = 0  # seconds the step may run (0: no bound)
 
 
-def steps(lab: catalogue.Lab, plat: catalogue.Platform, scripts: dict[str, Path] | None = None,
+def steps(lab: model.Lab, plat: model.Platform, scripts: dict[str, Path] | None = None,
           bounds: dict[str, int] | None = None) -> list[Step]:
     """The lab's steps on ``plat``; ``scripts`` overrides a step's script (a trainee's fix),
     ``bounds`` gives a step the seconds it may run.
 
+    >>> from yarakashi import catalogue
     >>> steps(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"))[0].script
     '/home/vagrant/yarakashi/rsync-dirlinks/prepare.sh'
     """
@@ -119,7 +121,7 @@ def steps(lab: catalogue.Lab, plat: catalogue.Platform, scripts: dict[str, Path]
         own = lab.script(phase, plat.name).resolve().relative_to(paths.PROVISIONING)
         found.append(Step(phase, f"{GUEST_LAB_DIR}/{own.as_posix()}"))
     for phase, script in (scripts or {}).items():
-        catalogue.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
+        model.choose("step", phase, list(lab.steps), f"of lab {lab.name}")
         if not Path(script).is_file():
             raise YarakashiError(f"script for {phase} not found: {script}")
         found = [s for s in found if s.phase != phase]
@@ -128,8 +130,8 @@ def steps(lab: catalogue.Lab, plat: catalogue.Platform, scripts: dict[str, Path]
 
 
 def render(
-    lab: catalogue.Lab,
-    plat: catalogue.Platform,
+    lab: model.Lab,
+    plat: model.Platform,
     instance: str,
     scripts: dict[str, Path] | None = None,
     proxy_command: str = "",

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from yarakashi import YarakashiError, catalogue
+from yarakashi import YarakashiError, model
 from yarakashi.machine import Machine, reboot_together
 
 #: The saved state a trainee's lab starts from and is reset to.
@@ -56,7 +56,7 @@ DROP_IN = "/etc/systemd/system/{unit}.d/yarakashi-workshop.conf"
 def language(wanted: str | None = None, env: Mapping[str, str] = os.environ) -> str:
     """``wanted`` if given, else ``ja`` under a Japanese locale (LC_ALL, LC_MESSAGES, LANG), else ``en``."""
     if wanted:
-        return catalogue.choose("language", wanted, list(LANGUAGES))
+        return model.choose("language", wanted, list(LANGUAGES))
     locale = env.get("LC_ALL") or env.get("LC_MESSAGES") or env.get("LANG") or ""
     return "ja" if locale.startswith("ja") else "en"
 
@@ -127,7 +127,7 @@ def _save(m: Machine, s: Session) -> None:
     _file(m).write_text(json.dumps(asdict(s)))
 
 
-def brief(lab: catalogue.Lab, lang: str) -> str:
+def brief(lab: model.Lab, lang: str) -> str:
     """The lab's trainee brief in ``lang`` (English when there is none in it)."""
     for name in ("brief.ja.md", "brief.md") if lang == "ja" else ("brief.md",):
         if (lab.path / name).is_file():
@@ -151,17 +151,17 @@ def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
     every = [m, *m.up_others()]  # apparmor-cache: s2, and s1 with the team's app
     s = Session(m.lab.name, 0, m.lab.minutes, start_timeout=start_timeout)
     for ref in m.lab.start:
-        step, on = catalogue.step_on(ref)
+        step, on = model.step_on(ref)
         if step == "reboot" and start_timeout and not s.real_timeout:
             s.real_timeout = _shorten(m, unit, start_timeout)
         if step == "reboot":  # every server at once, as the contest's portal rebooted them
             reboot_together(every)
         else:
-            next(one for one in every if one.vm == (on or "default")).run(step)
+            next(one for one in every if one.vm == (on or "default")).steps.run(step)
     if start_timeout and not s.real_timeout:
         s.real_timeout = _shorten(m, unit, start_timeout)
     for one in every:
-        one.save_state(START)
+        one.states.save(START)
     s.started = time.time()
     _save(m, s)
     at = time.strftime("%H:%M", time.localtime(s.started))
@@ -170,9 +170,9 @@ def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
 
 def _shorten(m: Machine, unit: str, seconds: int) -> str:
     """Write the workshop's drop-in for ``unit``; the start timeout it had (``15min``)."""
-    real = m.ssh(f"systemctl show -p TimeoutStartUSec --value {unit}", timeout=60).stdout.strip() or "?"
+    real = m.guest.ssh(f"systemctl show -p TimeoutStartUSec --value {unit}", timeout=60).stdout.strip() or "?"
     path = DROP_IN.format(unit=unit)
-    done = m.ssh(f"sudo -n sh -c 'mkdir -p {posixpath.dirname(path)} && printf \"[Service]\\nTimeoutStartSec=%d\\n\" {seconds} > {path}"
+    done = m.guest.ssh(f"sudo -n sh -c 'mkdir -p {posixpath.dirname(path)} && printf \"[Service]\\nTimeoutStartSec=%d\\n\" {seconds} > {path}"
                  f" && systemctl daemon-reload'", timeout=120)
     if done.returncode != 0:
         raise YarakashiError(f"could not shorten the start timeout of {unit} on {m.domain}: {done.stderr.strip()}")
@@ -184,8 +184,8 @@ def reset(m: Machine, lang: str) -> str:
     clock and hints stay)."""
     s = _session_of(m)
     began = time.monotonic()
-    for one in [m, *(o for o in m.others() if o.saved_state(START))]:
-        one.return_to(START)
+    for one in [m, *(o for o in m.others() if o.states.get(START))]:
+        one.states.return_to(START)
     s.resets += 1
     _save(m, s)
     return s.note(m.lab.start_timeout_unit, lang) + line(

@@ -101,7 +101,7 @@ class NoSession(AssertionError):
 
 def sh(vm: Machine, command: str, timeout: float = 120) -> str:
     """stdout of a root command in a new SSH session (no session, or a timeout, fails the test)."""
-    done = vm.ssh(f"sudo sh -c {shlex.quote(command)}", timeout)
+    done = vm.guest.ssh(f"sudo sh -c {shlex.quote(command)}", timeout)
     if done.returncode in (124, 255):
         raise NoSession(f"no SSH session: {done.stderr}")
     return done.stdout.strip()

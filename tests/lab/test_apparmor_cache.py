@@ -69,7 +69,7 @@ def answers(vm: Machine) -> bool:
 
 
 def reboot_until_db_answers(vm: Machine) -> None:
-    before = vm.boot_id()
+    before = vm.guest.boot_id()
     after = vm.reboot()
     assert before and after and after != before, "a real reboot changes the boot id"
     wait_until("MariaDB to answer queries after the reboot", polled(lambda: answers(vm)), timeout=300, interval=5)
@@ -88,7 +88,7 @@ def app(vm: Machine) -> Machine:
     """s1, the team's app server: the app up with its pool of connections to s2."""
     CREATED.add(vm.others()[0].domain)
     s1 = vm.up_others()[0]
-    assert s1.run("app")
+    assert s1.steps.run("app")
     return s1
 
 
@@ -101,8 +101,8 @@ def limit(request: pytest.FixtureRequest) -> int:
 @pytest.fixture(scope="module")
 def vm(limit: int) -> Iterator[Machine]:
     with running_vm(LAB, "debian12-merged", "story") as m:
-        assert m.run("prepare")
-        assert m.run("break")
+        assert m.steps.run("prepare")
+        assert m.steps.run("break")
         if limit != REAL_TIMEOUT:
             sh(m, "mkdir -p /etc/systemd/system/mariadb.service.d && printf '[Service]\\nTimeoutStartSec=%d\\n' "
                   f"{limit} > /etc/systemd/system/mariadb.service.d/yarakashi-workshop.conf && systemctl daemon-reload")
@@ -176,7 +176,7 @@ def test_systemd_stops_it_at_the_start_timeout(vm: Machine, app: Machine, limit:
     # The organisers' reboot test, read-only, waits out the boot with this very VM: it must not
     # PASS while the start job runs, however long that takes; it ends when systemd acts.
     began = time.monotonic()
-    checks = retest.run(vm, vm.lab.retest)
+    checks = retest.run(vm.guest, vm.lab.retest)
     report = verdict.table(checks)
     say(f"retest (read-only) after {time.monotonic() - began:.0f} s of waiting:\n{report}")
     assert not verdict.passed(checks), report
@@ -244,7 +244,7 @@ def test_systemd_stops_it_at_the_start_timeout(vm: Machine, app: Machine, limit:
 
 
 def test_aa_remove_unknown_helps_only_until_the_next_reboot(vm: Machine) -> None:
-    assert vm.run("remove-unknown")
+    assert vm.steps.run("remove-unknown")
     assert sh(vm, "systemctl is-active mariadb") == "active"
     assert "mariadbd" not in sh(vm, "cat /sys/kernel/security/apparmor/profiles")
     reboot_until_db_answers(vm)
@@ -254,7 +254,7 @@ def test_aa_remove_unknown_helps_only_until_the_next_reboot(vm: Machine) -> None
 
 
 def test_reload_apparmor_does_not_help_on_this_platform(vm: Machine) -> None:
-    assert vm.run("reload-apparmor")
+    assert vm.steps.run("reload-apparmor")
     assert "/usr/sbin/mariadbd (enforce)" in sh(vm, "cat /sys/kernel/security/apparmor/profiles")
     assert sh(vm, "ls /var/cache/apparmor/*/usr.sbin.mysqld"), "the reload kept the stale cache"
     old = sh(vm, "systemctl show -p MainPID --value mariadb")
@@ -267,10 +267,10 @@ def test_reload_apparmor_does_not_help_on_this_platform(vm: Machine) -> None:
 
 
 def test_purging_the_cache_fixes_it_across_a_real_reboot(vm: Machine) -> None:
-    assert vm.run("fix")
+    assert vm.steps.run("fix")
     assert sh(vm, "systemctl is-active mariadb") == "active"
     reboot_until_db_answers(vm)
-    checks = vm.verify()
+    checks = vm.steps.verify()
     passed, report = verdict.passed(checks), verdict.table(checks)
     say("verify after the fix and a real reboot:\n" + report)
     assert passed, report
@@ -280,7 +280,7 @@ def test_purging_the_cache_fixes_it_across_a_real_reboot(vm: Machine) -> None:
     assert "mariadbd" not in sh(vm, "cat /sys/kernel/security/apparmor/profiles")
     assert digest(vm) == written(vm)
     # The organisers' reboot test, as they run it: power off, cold start, checks.
-    checks = retest.run(vm, vm.lab.retest, reboot=True)
+    checks = retest.run(vm.guest, vm.lab.retest, power_cycle=vm.power_cycle)
     say("retest (power off, cold start) after the fix:\n" + verdict.table(checks))
     assert verdict.passed(checks), verdict.table(checks)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from yarakashi import YarakashiError, kernlog, paths, retest, verdict
+from yarakashi.evidence import save as save_evidence
 from yarakashi.guest import PinnedShell
 from yarakashi.machine import Machine
 from yarakashi.progress import Timeout, say, wait_until
@@ -83,7 +84,7 @@ class MemorySample:
 def start_memwatch(vm: Machine) -> None:
     # From a file: systemd would expand the script's $ and % on a command line (systemd.service(5)).
     script = "/run/yk-memwatch.sh"
-    done = vm.ssh(f"printf '%s\\n' {shlex.quote(MEMWATCH)} | sudo tee {script} > /dev/null && "
+    done = vm.guest.ssh(f"printf '%s\\n' {shlex.quote(MEMWATCH)} | sudo tee {script} > /dev/null && "
                   f"sudo systemd-run --unit=yk-memwatch --collect -p OOMScoreAdjust=-1000 /bin/bash {script}")
     assert done.returncode == 0, f"the memory record did not start: {done.stderr}"
 
@@ -140,16 +141,16 @@ class Watch:
     def _ssh_loop(self) -> None:
         while not self._stop.wait(1):
             start = time.monotonic()
-            done = self.vm.ssh("true", timeout=self.timeout)
+            done = self.vm.guest.ssh("true", timeout=self.timeout)
             self.ssh.append((start, done.returncode, time.monotonic() - start))
 
     def _query_loop(self) -> None:
-        shell: PinnedShell | None = self.vm.pinned_shell()  # opened before the break
+        shell: PinnedShell | None = self.vm.guest.pinned_shell()  # opened before the break
         try:
             while not self._stop.wait(1):
                 start = time.monotonic()
                 try:
-                    shell = shell or self.vm.pinned_shell()
+                    shell = shell or self.vm.guest.pinned_shell()
                     rc, _ = shell.run(f"timeout {ANSWER_BOUND:.0f} mysql -uroot -N -e {shlex.quote(QUERY)} >/dev/null 2>&1", timeout=60)
                 except YarakashiError:
                     rc = -1  # no answer within 60 s, or the shell's session died in the stall
@@ -200,7 +201,7 @@ class Watch:
 @pytest.fixture(scope="module")
 def vm() -> Iterator[Machine]:
     with running_vm(LAB, "debian12-merged", "oom") as m:
-        assert m.run("prepare")
+        assert m.steps.run("prepare")
         yield m
 
 
@@ -222,8 +223,8 @@ def evidence(vm: Machine, request: pytest.FixtureRequest, record_property) -> It
     dest = paths.WORK / "reports" / LAB / f"{vm.platform.name}-{vm.instance}" / request.node.name
     record_property("evidence_dir", str(dest))
     yield
-    files = vm.save_evidence(dest)
-    (dest / "memory-record.txt").write_text(vm.ssh(f"cat {MEMWATCH_LOG}", timeout=60).stdout)
+    files = save_evidence(vm, dest)
+    (dest / "memory-record.txt").write_text(vm.guest.ssh(f"cat {MEMWATCH_LOG}", timeout=60).stdout)
     say(f"kept: {', '.join(sorted(files))}, memory record")
 
 
@@ -232,12 +233,12 @@ def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request
     natural_wait = request.config.getoption("oom_wait")
     start_memwatch(vm)
     with Watch(vm) as watch:
-        assert vm.run("break")  # it restarts MariaDB (queries fail then), then starts the ALTERs
+        assert vm.steps.run("break")  # it restarts MariaDB (queries fail then), then starts the ALTERs
         began = time.monotonic()
 
         def over() -> bool:
             # The ALTERs are done (or were killed), and a new session works again.
-            states = vm.ssh("systemctl is-active yarakashi-alter mariadb", timeout=20).stdout.split()
+            states = vm.guest.ssh("systemctl is-active yarakashi-alter mariadb", timeout=20).stdout.split()
             return len(states) == 2 and states[0] != "active" and states[1] == "active"
 
         pressed = False
@@ -314,38 +315,38 @@ def test_every_table_on_memory_runs_the_guest_out_of_memory(vm: Machine, request
 
 
 def test_memory_tables_come_back_empty_after_a_real_reboot(vm: Machine) -> None:
-    assert vm.run("initialize")  # the app's /initialize fits now that one table is still on InnoDB
+    assert vm.steps.run("initialize")  # the app's /initialize fits now that one table is still on InnoDB
     assert digest(vm) == written(vm)
     memory = {t for t, (engine, rows) in tables(vm).items() if engine == "MEMORY" and rows == ROWS}
     assert memory
     say(f"rows back in {sorted(memory)} (MEMORY); {available_mib(vm)} MiB available")
-    before = vm.boot_id()
+    before = vm.guest.boot_id()
     assert vm.reboot() != before
     wait_until("mariadb after the reboot", polled(lambda: sh(vm, "systemctl is-active mariadb") == "active"), timeout=300)
     after = tables(vm)
     say(f"tables after a real reboot: {after}")
     assert all(after[t] == ("MEMORY", 0) for t in memory), "MEMORY tables come back empty"
     # The organisers' reboot test: the data check is what catches it.
-    checks = retest.run(vm, vm.lab.retest)
+    checks = retest.run(vm.guest, vm.lab.retest)
     say("retest (read-only, after the reboot):\n" + verdict.table(checks))
     assert not verdict.passed(checks)
     assert [c.name for c in checks if not c.passed] == ["data written before the reboot"]
 
 
 def test_keeping_innodb_survives_the_same_load_and_a_power_cycle(vm: Machine) -> None:
-    assert vm.run("fix")
+    assert vm.steps.run("fix")
     assert tables(vm) == {"estate": ("InnoDB", ROWS), "chair": ("InnoDB", ROWS)}
     assert digest(vm) == written(vm)
     with Watch(vm) as watch:
-        assert vm.run("initialize")  # the same data load that did not fit in memory
+        assert vm.steps.run("initialize")  # the same data load that did not fit in memory
         watch.settle(time.monotonic(), samples=3)
     say(f"under the same load on InnoDB: {watch.summary()}; {available_mib(vm)} MiB available")
     assert watch.ssh and all(rc == 0 and took < ANSWER_BOUND for _, rc, took in watch.ssh), watch.summary()
     assert watch.queries and not watch.bad_queries(), watch.summary()
-    checks = retest.run(vm, vm.lab.retest, reboot=True)
+    checks = retest.run(vm.guest, vm.lab.retest, power_cycle=vm.power_cycle)
     say("retest (power off, cold start):\n" + verdict.table(checks))
     assert verdict.passed(checks), verdict.table(checks)
-    checks = vm.verify()
+    checks = vm.steps.verify()
     passed, report = verdict.passed(checks), verdict.table(checks)
     say("verify:\n" + report)
     assert passed, report

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from yarakashi import evidence
 from yarakashi.machine import Machine
 from yarakashi.steps import StepRun
 from yarakashi.progress import say
@@ -37,37 +38,37 @@ def lines_of(ended: StepRun) -> list[str]:
 
 def test_naive_deploy_is_harmless_on_split_usr(fresh_vm) -> None:
     vm = fresh_vm(LAB, "debian11-split", "naive")
-    assert vm.run("prepare")
-    assert vm.testinfra().file("/lib").is_directory and not vm.testinfra().file("/lib").is_symlink
-    ended = vm.run("break")
+    assert vm.steps.run("prepare")
+    assert vm.guest.testinfra().file("/lib").is_directory and not vm.guest.testinfra().file("/lib").is_symlink
+    ended = vm.steps.run("break")
     assert ended, ended.describe()
     lines = lines_of(ended)
     assert "sudo rsync -v -r s1/ /" in lines and SKIPPED_SYMLINK in lines
     assert "lib/systemd/system/mysql.service" in lines
     assert LONE_LIB not in lines, "on split /usr /lib exists as a directory: rsync creates nothing there"
     assert "deploy.sh: units reloaded" in lines
-    host = vm.testinfra()
+    host = vm.guest.testinfra()
     assert host.file("/lib").is_directory and not host.file("/lib").is_symlink
     assert host.file(f"/lib/{UNIT}").is_file
     assert host.run("ls /").rc == 0
     assert host.file("/lib/x86_64-linux-gnu").is_directory
-    assert vm.ssh("true").returncode == 0, "a new SSH session must still work"
+    assert vm.guest.ssh("true").returncode == 0, "a new SSH session must still work"
 
 
 def test_naive_deploy_breaks_merged_usr(fresh_vm) -> None:
     vm = fresh_vm(LAB, "debian12-merged", "naive")
-    assert vm.run("prepare")
-    assert vm.testinfra().file("/lib").linked_to == "/usr/lib"
-    shell = vm.pinned_shell()  # opened before the break: the only way to look afterwards
+    assert vm.steps.run("prepare")
+    assert vm.guest.testinfra().file("/lib").linked_to == "/usr/lib"
+    shell = vm.guest.pinned_shell()  # opened before the break: the only way to look afterwards
     try:
-        ended = vm.run("break", check=False)
+        ended = vm.steps.run("break", check=False)
         _, kind = shell.run("if [ -L /lib ]; then echo symlink; elif [ -d /lib ]; then echo directory; fi")
         _, listing = shell.run("echo /lib/*")
         ls_rc, ls_out = shell.run("/usr/bin/ls /")
         _, still = shell.run("echo builtins still work")
     finally:
         shell.close()
-    new_session = vm.ssh("true", timeout=60)
+    new_session = vm.guest.ssh("true", timeout=60)
     lines = lines_of(ended)
     say("`make deploy` on merged /usr, beside the post (Ubuntu 20.04):\n"
         + "\n".join(f"  {line}" for line in lines))
@@ -88,7 +89,7 @@ def test_naive_deploy_breaks_merged_usr(fresh_vm) -> None:
     assert still == "builtins still work"
     assert new_session.returncode == 255, new_session
     # The guest cannot power itself off any more; read its disk from the host after a hard stop.
-    stat = vm.stat_offline("/lib")
+    stat = evidence.stat_offline(vm, "/lib")
     assert "Type: directory" in stat, stat
 
 
@@ -97,11 +98,11 @@ def fixed_vm() -> Iterator[Machine]:
     """A fresh merged-/usr VM with the team's repository, deployed with the fixed script (the
     Makefile's rsync with -K) or YK_FIX_SCRIPT."""
     with running_vm(LAB, "debian12-merged", "fixed") as vm:
-        assert vm.run("prepare")
+        assert vm.steps.run("prepare")
         ours = not os.environ.get("YK_FIX_SCRIPT")
         if not ours:
             vm.scripts["fix"] = Path(os.environ["YK_FIX_SCRIPT"])
-        ended = vm.run("fix")
+        ended = vm.steps.run("fix")
         assert ended, ended.describe()
         if ours:
             assert "sudo rsync -K -v -r s1/ /" in lines_of(ended) and LONE_LIB not in lines_of(ended)
@@ -109,11 +110,11 @@ def fixed_vm() -> Iterator[Machine]:
 
 
 def assert_deploy_is_safe(vm: Machine) -> None:
-    host = vm.testinfra()
+    host = vm.guest.testinfra()
     assert host.file("/lib").is_symlink and host.file("/lib").linked_to == "/usr/lib"
     assert host.file(f"/usr/lib/{UNIT}").is_file
     assert host.run("ls /").rc == 0
-    assert vm.ssh("true").returncode == 0
+    assert vm.guest.ssh("true").returncode == 0
 
 
 def test_fixed_deploy_keeps_lib_a_symlink(fixed_vm: Machine) -> None:
@@ -121,11 +122,11 @@ def test_fixed_deploy_keeps_lib_a_symlink(fixed_vm: Machine) -> None:
 
 
 def test_fixed_deploy_survives_a_real_reboot(fixed_vm: Machine) -> None:
-    before = fixed_vm.boot_id()
+    before = fixed_vm.guest.boot_id()
     after = fixed_vm.reboot()
     assert before and after != before
     assert_deploy_is_safe(fixed_vm)
-    assert fixed_vm.ssh("systemctl is-system-running --wait", timeout=300).stdout.strip() == "running"
+    assert fixed_vm.guest.ssh("systemctl is-system-running --wait", timeout=300).stdout.strip() == "running"
 
 
 def test_lab_network_lives_only_in_the_namespace(fixed_vm: Machine, lab_session) -> None:
@@ -138,7 +139,7 @@ def test_lab_network_lives_only_in_the_namespace(fixed_vm: Machine, lab_session)
     main = main_namespace_links()
     assert set(main) == set(lab_session), "no bridge or tap may appear in the main namespace"
     assert not any(a.startswith(guest_ip.rsplit(".", 1)[0] + ".") for addrs in main.values() for a in addrs)
-    assert fixed_vm.ssh("ip -4 route show default").stdout.strip() == "", "guests get no default route"
+    assert fixed_vm.guest.ssh("ip -4 route show default").stdout.strip() == "", "guests get no default route"
 
 
 def test_a_root_shell_already_open_recovers_the_server(fresh_vm) -> None:
@@ -146,17 +147,17 @@ def test_a_root_shell_already_open_recovers_the_server(fresh_vm) -> None:
     gone; the dynamic loader, run by its real path with the library path given, can still start
     mv and ln. Then a new SSH session works again, without the organisers."""
     vm = fresh_vm(LAB, "debian12-merged", "recover")
-    assert vm.run("prepare")
-    shell = vm.pinned_shell()
+    assert vm.steps.run("prepare")
+    shell = vm.guest.pinned_shell()
     try:
-        vm.run("break", check=False)
-        assert vm.ssh("true", timeout=60).returncode == 255, "the deploy must have broken new sessions"
+        vm.steps.run("break", check=False)
+        assert vm.guest.ssh("true", timeout=60).returncode == 255, "the deploy must have broken new sessions"
         rc, out = shell.run(RECOVERY)
         assert rc == 0, out
     finally:
         shell.close()
-    assert vm.ssh("true", timeout=60).returncode == 0, "a new SSH session must work again"
-    host = vm.testinfra()
+    assert vm.guest.ssh("true", timeout=60).returncode == 0, "a new SSH session must work again"
+    host = vm.guest.testinfra()
     assert host.file("/lib").linked_to == "/usr/lib"
     assert host.file("/lib.deployed/systemd/system/mysql.service").is_file, "what rsync made is kept aside"
     assert host.run("ls /").rc == 0

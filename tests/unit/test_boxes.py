@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yarakashi import boxes, catalogue
+from yarakashi import boxes, catalogue, model
 
 
 def test_usr_layout_and_suite_come_from_the_platform() -> None:
@@ -38,13 +38,13 @@ def test_the_apps_are_built_into_the_boxes_of_their_labs_and_their_source_is_an_
     here = tmp_path / "a-checkout"
     here.mkdir()
     (here / "main.go").write_text("package main\n")
-    monkeypatch.setattr(catalogue, "box_apps", lambda p: (catalogue.App("isuumo", here, ("golang-go",)),))
+    monkeypatch.setattr(catalogue, "box_apps", lambda p: (model.App("isuumo", here, ("golang-go",)),))
     assert boxes.input_key(merged) != key  # another source, another box
     elsewhere = tmp_path / "another-checkout"  # the same source in another checkout: the same box
     elsewhere.mkdir()
     (elsewhere / "main.go").write_text("package main\n")
     moved = boxes.input_key(merged)
-    monkeypatch.setattr(catalogue, "box_apps", lambda p: (catalogue.App("isuumo", elsewhere, ("golang-go",)),))
+    monkeypatch.setattr(catalogue, "box_apps", lambda p: (model.App("isuumo", elsewhere, ("golang-go",)),))
     assert boxes.input_key(merged) == moved
 
 

@@ -7,14 +7,14 @@ import shutil
 
 import pytest
 
-from yarakashi import YarakashiError, catalogue, commands, paths
+from yarakashi import YarakashiError, catalogue, model, paths
 
 
 def test_every_lab_directory_loads_with_its_fixed_files() -> None:
     found = {p.name for p in paths.LABS.iterdir() if p.is_dir()}
     assert found and set(catalogue.labs()) == found
     for lab in catalogue.labs().values():
-        for name in catalogue.LAB_FILES:
+        for name in model.LAB_FILES:
             assert (lab.path / name).is_file(), f"{lab.name} lacks {name}"
         assert lab.title and lab.title_ja and lab.summary
 
@@ -30,15 +30,15 @@ def test_expectations_name_only_the_labs_platforms_and_phases() -> None:
     for lab in catalogue.labs().values():
         for plat, phases in lab.expect.items():
             assert plat in lab.platforms, f"{lab.name}: expect.{plat} is not one of its platforms"
-            assert set(phases) <= {*lab.steps, *catalogue.LIFECYCLE}, f"{lab.name}: {set(phases)}"
+            assert set(phases) <= {*lab.steps, *model.LIFECYCLE}, f"{lab.name}: {set(phases)}"
 
 
 def test_unknown_names_say_what_is_valid() -> None:
-    with pytest.raises(catalogue.UnknownName, match="unknown lab 'nope'; valid labs: .*rsync-dirlinks"):
+    with pytest.raises(model.UnknownName, match="unknown lab 'nope'; valid labs: .*rsync-dirlinks"):
         catalogue.lab("nope")
-    with pytest.raises(catalogue.UnknownName, match="valid platforms: debian11-split, debian12-merged"):
+    with pytest.raises(model.UnknownName, match="valid platforms: debian11-split, debian12-merged"):
         catalogue.platform("ubuntu-99.04")
-    with pytest.raises(catalogue.UnknownName, match="unknown step 'reboot' of lab rsync-dirlinks; valid steps: break, fix, prepare, verify"):
+    with pytest.raises(model.UnknownName, match="unknown step 'reboot' of lab rsync-dirlinks; valid steps: break, fix, prepare, verify"):
         catalogue.lab("rsync-dirlinks").script("reboot")
 
 
@@ -48,7 +48,7 @@ def test_a_lab_naming_an_unknown_platform_is_rejected(tmp_path, monkeypatch) -> 
     for name in ("README.md", "README.ja.md"):
         (lab / name).write_text("x")
     (lab / "lab.toml").write_text('title="t"\ntitle_ja="t"\nsummary="s"\nplatforms=["windows-95"]\n')
-    with pytest.raises(catalogue.UnknownName, match="windows-95"):
+    with pytest.raises(model.UnknownName, match="windows-95"):
         catalogue.load_lab(lab)
     (lab / "README.ja.md").unlink()
     with pytest.raises(YarakashiError, match="missing README.ja.md"):
@@ -67,16 +67,16 @@ def test_the_data_layer_loads_no_operation_code() -> None:
     code = ("import sys, yarakashi.catalogue as c; c.labs(); c.platforms(); "
             "print(sorted(m for m in sys.modules if m.startswith('yarakashi') or m == 'testinfra'))")
     done = subprocess.run([sys.executable, "-c", code], cwd=paths.REPO, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "['yarakashi', 'yarakashi.catalogue', 'yarakashi.paths', 'yarakashi.schema']"
+    assert done.stdout.strip() == "['yarakashi', 'yarakashi.catalogue', 'yarakashi.model', 'yarakashi.paths', 'yarakashi.schema']"
 
 
 def test_unknown_keys_in_lab_toml_are_rejected_with_the_valid_ones(tmp_path) -> None:
     lab = tmp_path / "typo-lab"
     lab.mkdir()
-    for name in catalogue.LAB_FILES:
+    for name in model.LAB_FILES:
         (lab / name).write_text("")
     (lab / "lab.toml").write_text('title = "t"\ntitle_ja = "t"\nsummary = "s"\nplatforms = []\nlevle = "easy"\n')
-    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: alias, apps, check, corpus_least, cpus, expect, fixed, hints, hints_ja, hostname, level, machines, "):
+    with pytest.raises(YarakashiError, match=r"lab.toml: unknown key 'levle'; valid keys: alias, apps, check, corpus_least, corpus_minutes, cpus, expect, fixed, hints, hints_ja, hostname, level, machines, "):
         catalogue.load_lab(lab)
 
 
@@ -94,17 +94,19 @@ def test_unknown_keys_in_platforms_toml_are_rejected(tmp_path, monkeypatch) -> N
 
 
 def test_level_and_minutes_are_read_and_shown() -> None:
-    from yarakashi import commands
+    from yarakashi import cli
 
     lab = catalogue.lab("rsync-dirlinks")
     assert lab.level == "easy" and lab.minutes == 20
-    assert "level easy, about 20 min" in commands.lab_list()
+    assert "level easy, about 20 min" in cli.lab_list()
 
 
 def test_a_lab_answers_to_its_trainee_name_and_the_trainee_catalogue_gives_no_cause() -> None:
     """``lab.start db-stops-after-reboot``: trainees meet a lab by what the team saw."""
     assert catalogue.lab("db-stops-after-reboot") is catalogue.lab("apparmor-cache")
-    listed = commands.trainee_list()
+    from yarakashi import cli
+
+    listed = cli.lab_list(trainee=True)
     for one in catalogue.labs().values():
         assert f"./run lab.start {one.alias}" in listed and one.symptom_ja in listed
         assert one.name not in listed and one.title not in listed
@@ -126,11 +128,11 @@ ALIAS, START = 'alias = "db-stops-after-reboot"', 'start = ["prepare", "break", 
      "lab.toml: platforms must be a list, not 'debian12-merged' (a string)"),
     (START, 'start = ["prepare", 7]', "lab.toml: start[1] must be a string, not 7 (an integer)"),
     ("[machines.s1]\nmemory = 512", "[machines.s1]\nmemory = [512]", "[machines.s1]: memory must be an integer, not [512] (a list)"),
-    ('title = "', 'titel = "', "lab.toml: unknown key 'titel'; valid keys: alias, apps, check, corpus_least, cpus"),
+    ('title = "', 'titel = "', "lab.toml: unknown key 'titel'; valid keys: alias, apps, check, corpus_least, corpus_minutes, cpus"),
 ])
 def test_a_bad_value_in_a_lab_toml_is_one_clear_error(line, edited, message, tmp_path, monkeypatch) -> None:
     """A taken or malformed trainees' name; a start step on a machine or of a step the lab lacks;
-    a value of the wrong type (the types are :class:`catalogue.Lab`'s); a key the lab lacks.
+    a value of the wrong type (the types are :class:`model.Lab`'s); a key the lab lacks.
     ``None``: the edit is valid (a whole number of minutes may be a fraction in test_minutes)."""
     labs = tmp_path / "labs"
     shutil.copytree(paths.LABS, labs)
@@ -152,24 +154,26 @@ def test_a_bad_value_in_a_lab_toml_is_one_clear_error(line, edited, message, tmp
 
 def test_a_labs_other_machines_and_apps_are_checked_where_they_are_read(tmp_path) -> None:
     with pytest.raises(YarakashiError, match=r"^x: a machine's name is a short host name \(not 'default'\), not 'default'$"):
-        catalogue.Server.from_table("default", {}, "x")
+        model.Server.from_table("default", {}, "x")
     with pytest.raises(YarakashiError, match=r"^x: unknown key 'ram'; valid keys: cpus, memory$"):
-        catalogue.Server.from_table("s1", {"ram": 1}, "x")
+        model.Server.from_table("s1", {"ram": 1}, "x")
     (tmp_path / "app").mkdir()
     with pytest.raises(YarakashiError, match=r"^x: source must be a directory of the lab's with a main.go, not 'app'$"):
-        catalogue.App.from_table("app", {"source": "app"}, tmp_path, "x")
+        model.App.from_table("app", {"source": "app"}, tmp_path, "x")
     with pytest.raises(YarakashiError, match=r"^x: source must be a directory of the lab's with a main.go, not '\.\./apparmor-cache/isuumo'$"):
-        catalogue.App.from_table("app", {"source": "../apparmor-cache/isuumo"}, paths.LABS / "memory-engine", "x")
+        model.App.from_table("app", {"source": "../apparmor-cache/isuumo"}, paths.LABS / "memory-engine", "x")
 
 
 def test_a_machine_is_named_as_the_post_names_it() -> None:
-    from yarakashi.commands import on_machine
-    from yarakashi.machine import Machine
+    from yarakashi.app import target
 
-    s2 = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "main")
-    assert on_machine(s2, None) is s2 and on_machine(s2, "s2") is s2
-    assert on_machine(s2, "s1").domain == s2.domain.removesuffix("default") + "s1"
+    def named(machine: str | None) -> str:
+        return target.existing(target.resolve("apparmor-cache", "debian12-merged", machine=machine)).domain
+
+    s2 = named(None)
+    assert named("s2") == s2 and named("default") == s2
+    assert named("s1") == s2.removesuffix("default") + "s1"
     with pytest.raises(YarakashiError, match=r"^unknown machine 's3' of lab apparmor-cache; valid machines: s1, s2$"):
-        on_machine(s2, "s3")
+        named("s3")
     with pytest.raises(YarakashiError, match=r"^unknown machine 's1' of lab rsync-dirlinks; valid machines: default$"):
-        on_machine(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "main"), "s1")
+        target.resolve("rsync-dirlinks", "debian12-merged", machine="s1")

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from yarakashi import YarakashiError, catalogue, checking, corpus, paths, providers, states, verdict
+from yarakashi import YarakashiError, catalogue, checking, corpus, evidence, model, paths, providers, states, steps, verdict
 from yarakashi.machine import Machine
 from yarakashi.steps import StepRun
 
@@ -17,7 +17,7 @@ from .fakes import FakeHypervisor
 
 
 
-def names_a_verify_can_report(lab: catalogue.Lab) -> set[str]:
+def names_a_verify_can_report(lab: model.Lab) -> set[str]:
     """Check names the lab's verify script (and what it sources) and the host can report."""
     text = "".join(p.read_text() for p in (paths.PROVISIONING / "common").glob("*.sh"))
     text += "".join(p.read_text() for p in (paths.PROVISIONING / lab.name).glob("*.sh"))
@@ -65,20 +65,20 @@ def test_judge_wants_the_verdict_and_each_named_check() -> None:
 def fake_machine(monkeypatch, tmp_path, kept: dict[str, str] | None = None) -> list[str]:
     """Machine's acts recorded in a list; ``kept``: the saved state a former check left."""
     ran: list[str] = []
-    states: dict[str, dict[str, str]] = {"before-fix": kept} if kept else {}
+    saved: dict[str, dict[str, str]] = {"before-fix": kept} if kept else {}
     monkeypatch.setattr(paths, "WORK", tmp_path)
     monkeypatch.setattr(Machine, "up", lambda self: ran.append("up"))
     monkeypatch.setattr(Machine, "reboot", lambda self: ran.append("reboot") or "boot")
-    monkeypatch.setattr(Machine, "destroy", lambda self: ran.append("destroy") or states.clear())
+    monkeypatch.setattr(Machine, "destroy", lambda self: ran.append("destroy") or saved.clear())
     monkeypatch.setattr(Machine, "park", lambda self: ran.append("park"))
-    monkeypatch.setattr(Machine, "run", lambda self, phase, check=True: ran.append(
-        f"{phase}:{self.scripts.get(phase, Path('lab')).name}:{self.bounds.get(phase, '-')}") or StepRun(phase, 0))
-    monkeypatch.setattr(Machine, "verify", lambda self, wait=300: ran.append("verify") or [
+    monkeypatch.setattr(steps.Runner, "run", lambda self, phase, check=True: ran.append(
+        f"{phase}:{self.m.scripts.get(phase, Path('lab')).name}:{self.m.bounds.get(phase, '-')}") or StepRun(phase, 0))
+    monkeypatch.setattr(steps.Runner, "verify", lambda self, wait=300: ran.append("verify") or [
         verdict.Check("x", "1", "1", True)])
-    monkeypatch.setattr(Machine, "return_to", lambda self, name: ran.append(f"return_to:{name}") or "boot")
-    monkeypatch.setattr(Machine, "save_state", lambda self, name, key="": ran.append(f"save_state:{name}") or
-                        states.update({name: {"key": key, "saved": "then", "boot": "b"}}))
-    monkeypatch.setattr(Machine, "saved_state", lambda self, name: states.get(name))
+    monkeypatch.setattr(states.Saved, "return_to", lambda self, name: ran.append(f"return_to:{name}") or "boot")
+    monkeypatch.setattr(states.Saved, "save", lambda self, name, key="": ran.append(f"save_state:{name}") or
+                        saved.update({name: {"key": key, "saved": "then", "boot": "b"}}))
+    monkeypatch.setattr(states.Saved, "get", lambda self, name: saved.get(name))
     return ran
 
 
@@ -89,7 +89,7 @@ def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None
     a, b = tmp_path / "a.sh", tmp_path / "b.sh"
     a.write_text("true\n"), b.write_text("true\n")
     with providers.substituted(FakeHypervisor()):
-        reports = checking.check("apparmor-cache", [checking.Fix(a, 60), checking.Fix(b)], "debian12-merged")
+        reports = checking.check(Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "check"), [checking.Fix(a, 60), checking.Fix(b)])
     assert ran == ["destroy", "up", "prepare:lab:-", "break:lab:-", "reboot", "save_state:before-fix",
                    "fix:a.sh:60", "reboot", "verify",
                    "return_to:before-fix", "fix:b.sh:300", "reboot", "verify", "destroy"]
@@ -97,7 +97,7 @@ def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None
     assert reports[0].phases[0][0] == "verify (after prepare -> break -> reboot -> fix -> reboot)"
     ran.clear()
     with providers.substituted(FakeHypervisor()):
-        [one] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged")
+        [one] = checking.check(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "check"), [checking.Fix(None)])
     assert ran == ["destroy", "up", "prepare:lab:-", "save_state:before-fix", "fix:lab:300", "verify", "reboot", "verify", "destroy"]
     assert one.passed and one.header[-1] == "the fix script: fix exited 0"
 
@@ -109,11 +109,11 @@ def test_a_kept_state_is_resumed_only_while_what_made_it_is_unchanged(monkeypatc
     key = states.key(lab, plat, ["prepare", "break", "reboot"])
     ran = fake_machine(monkeypatch, tmp_path, {"key": key, "saved": "then", "boot": "b"})
     with providers.substituted(FakeHypervisor()):
-        checking.check("apparmor-cache", [checking.Fix(None)], "debian12-merged", keep_state=True)
+        checking.check(Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "check"), [checking.Fix(None)], keep_state=True)
     assert ran == ["return_to:before-fix", "fix:lab:300", "reboot", "verify", "park"]
     ran = fake_machine(monkeypatch, tmp_path, {"key": "0" * 16, "saved": "then", "boot": "b"})
     with providers.substituted(FakeHypervisor()):
-        checking.check("apparmor-cache", [checking.Fix(None)], "debian12-merged")
+        checking.check(Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "check"), [checking.Fix(None)])
     assert ran[:5] == ["destroy", "up", "prepare:lab:-", "break:lab:-", "reboot"]
     assert ran[-1] == "destroy"
 
@@ -157,13 +157,13 @@ def test_an_ubuntu_platform_is_observed_and_compared_with_the_stated_verdicts(mo
 
 def test_a_fail_keeps_its_evidence_and_names_it_in_the_json(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(paths, "WORK", tmp_path)
-    for name, fake in {"up": lambda self: None, "destroy": lambda self: None, "reboot": lambda self: "boot",
-                       "run": lambda self, phase, check=True: StepRun(phase, 127, "line 14: systemctl daemon-reload (exit 127)"),
-                       "verify": lambda self, wait=300: [verdict.Check("new SSH session", "opens", "closed", False)],
-                       "save_evidence": lambda self, dest: {"log": str(self.log), "stat /lib (stopped disk)": str(dest / "x")}}.items():
+    for name, fake in {"up": lambda self: None, "destroy": lambda self: None, "reboot": lambda self: "boot"}.items():
         monkeypatch.setattr(Machine, name, fake)
+    monkeypatch.setattr(steps.Runner, "run", lambda self, phase, check=True: StepRun(phase, 127, "line 14: systemctl daemon-reload (exit 127)"))
+    monkeypatch.setattr(steps.Runner, "verify", lambda self, wait=300: [verdict.Check("new SSH session", "opens", "closed", False)])
+    monkeypatch.setattr(evidence, "save", lambda m, dest: {"log": str(m.log), "stat /lib (stopped disk)": str(dest / "x")})
     with providers.substituted(FakeHypervisor()):
-        [report] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged", instance="unit")
+        [report] = checking.check(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "unit"), [checking.Fix(None)])
     data = report.to_dict()
     assert data["verdict"] == "FAIL" and data["fix"]["exit_code"] == 127
     assert data["files"]["stat /lib (stopped disk)"].endswith("reports/rsync-dirlinks/debian12-merged-unit/01-lab-fix/x")
@@ -177,13 +177,13 @@ def test_a_fix_that_keeps_the_guest_from_coming_back_is_a_fail_not_an_error(monk
         raise Timeout("no answer from yk-x back from reboot within 600 s")
 
     monkeypatch.setattr(paths, "WORK", tmp_path)
-    for name, fake in {"up": lambda self: None, "destroy": lambda self: None, "reboot": no_return,
-                       "run": lambda self, phase, check=True: StepRun(phase, 0),
-                       "verify": lambda self, wait=300: [verdict.Check("x", "1", "1", True)],
-                       "save_evidence": lambda self, dest: {}}.items():
+    for name, fake in {"up": lambda self: None, "destroy": lambda self: None, "reboot": no_return}.items():
         monkeypatch.setattr(Machine, name, fake)
+    monkeypatch.setattr(steps.Runner, "run", lambda self, phase, check=True: StepRun(phase, 0))
+    monkeypatch.setattr(steps.Runner, "verify", lambda self, wait=300: [verdict.Check("x", "1", "1", True)])
+    monkeypatch.setattr(evidence, "save", lambda m, dest: {})
     with providers.substituted(FakeHypervisor()):
-        [report] = checking.check("rsync-dirlinks", [checking.Fix(None)], "debian12-merged", instance="unit")
+        [report] = checking.check(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "unit"), [checking.Fix(None)])
     assert not report.passed
     (after, [check]) = report.phases[-1]
     assert after == "reboot (after prepare -> fix -> verify)" and check.name == "back over SSH after a real reboot"

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from yarakashi import capacity, catalogue, commands, failures, hosts, labnet, paths, providers, vagrantfile
+from yarakashi import capacity, catalogue, cli, failures, hosts, labnet, paths, providers, vagrantfile
+from yarakashi.app import vms
 from yarakashi.machine import Machine
 
 from .fakes import FakeHypervisor
@@ -122,7 +123,7 @@ def test_the_facilitators_view_names_each_labs_host_and_its_other_machines(tmp_p
     made = {("main", "default"), ("main", "s1"), ("t-carol", "default")}
     monkeypatch.setattr(Machine, "exists", lambda self: (self.instance, self.vm) in made)
     monkeypatch.setattr(Machine, "state", lambda self: "running")
-    rows = commands.status().splitlines()
+    rows = cli.status().splitlines()
     assert rows[0].split() == ["LAB", "PLATFORM", "INSTANCE", "HOST", "STATE"]
     assert [r.split() for r in rows[1:]] == [
         ["apparmor-cache", "debian12-merged", "main", "this", "machine", "running"],
@@ -147,15 +148,15 @@ def test_a_host_that_does_not_answer_leaves_its_lab_but_not_the_others(tmp_path,
 
     monkeypatch.setattr(Machine, "destroy", destroy)
     with pytest.raises(failures.ToolFailed, match=r"^1 lab VMs on other hosts could not be removed: yk-\w+-apparmor-cache-debian12-merged-t-carol-default \(ws2.example\); their work directories are kept"):
-        commands.destroy("apparmor-cache")
+        vms.destroy(lab)
     assert gone == ["t-dave"]
     assert hosts.recorded(tmp_path / "apparmor-cache" / "debian12-merged-t-carol").uri == WS2
 
 
 def test_no_attribute_of_a_machine_hides_one_of_its_methods(tmp_path, monkeypatch) -> None:
     """An attribute ``host`` (where the VM runs) once hid the method ``host()`` (its testinfra
-    host), and every rsync-dirlinks story test failed. Now ``runs_on`` and ``testinfra()``."""
+    host), and every rsync-dirlinks story test failed. Now ``runs_on`` and ``guest.testinfra()``."""
     monkeypatch.setattr(paths, "WORK", tmp_path)
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "t-carol", host=hosts.parse(WS2))
     assert [name for name in vars(m) if callable(getattr(type(m), name, None))] == []
-    assert m.runs_on.name == "ws2.example" and callable(m.testinfra)
+    assert m.runs_on.name == "ws2.example" and callable(m.guest.testinfra)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from yarakashi import lanes, paths
+from yarakashi import catalogue, corpus, lanes, paths
 
 
 def test_a_killed_lane_fails_the_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,7 +54,48 @@ def test_past_the_deadline_the_lanes_stop_and_say_what_did_not_finish(tmp_path: 
 
 def test_every_module_runs_with_its_declared_minutes(tmp_path: Path) -> None:
     (tmp_path / "test_story.py").write_text("TEST_MINUTES = 5\n")
-    (tmp_path / "test_corpus_x.py").write_text("TEST_MINUTES = 40\n")
+    (tmp_path / "test_long.py").write_text("TEST_MINUTES = 40\n")
     (tmp_path / "test_plain.py").write_text("def test_x():\n    pass\n")
-    found = {Path(m).name: minutes for m, minutes in lanes.lab_modules(tmp_path)}
-    assert found == {"test_corpus_x.py": 40, "test_plain.py": lanes.DEFAULT_MINUTES, "test_story.py": 5}
+    found = {Path(m).name: minutes for m, minutes in lanes.units(tmp_path)}
+    assert found == {"test_long.py": 40, "test_plain.py": lanes.DEFAULT_MINUTES, "test_story.py": 5}
+
+
+#: A module parametrized per lab, as tests/lab/test_corpus.py is.
+PARAMETRIZED_PER_LAB = """import pytest
+
+MINUTES_PER_LAB = "corpus_minutes"
+
+
+@pytest.mark.parametrize("lab", ["lab-a", "lab-b", "lab-c"])
+def test_corpus(lab):
+    pass
+"""
+
+
+def test_a_module_parametrized_per_lab_is_one_unit_per_lab_with_the_labs_minutes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paths, "WORK", tmp_path / "work")
+    labs = {name: SimpleNamespace(name=name, test_minutes=0, corpus_minutes=minutes)
+            for name, minutes in [("lab-a", 21), ("lab-b", 11), ("lab-c", 0)]}
+    monkeypatch.setattr(catalogue, "labs", lambda: labs)
+    modules = tmp_path / "lab"
+    modules.mkdir()
+    (modules / "test_corpus.py").write_text(PARAMETRIZED_PER_LAB)
+    found = lanes.units(modules)
+    a, b, c = (f"{modules / 'test_corpus.py'}::test_corpus[{name}]" for name in labs)
+    assert found == [(a, 21), (b, 11), (c, lanes.DEFAULT_MINUTES)]
+    assert lanes.plan(found, 2) == [[a], [b, c]]
+    code, totals = lanes.run(modules, 2, ["-p", "no:cacheprovider"])  # node ids as pytest's arguments: each case once
+    assert (code, totals) == (0, {"passed": 3, "failed": 0, "skipped": 0})
+
+
+def test_the_corpus_module_is_one_unit_per_lab_with_a_corpus() -> None:
+    module = paths.REPO / "tests" / "lab" / "test_corpus.py"
+    found = lanes.lab_cases(module, lanes.PER_LAB.search(module.read_text())[1])
+    stated = [(name, lab.corpus_minutes) for name, lab in sorted(catalogue.labs().items()) if corpus.cases(name)]
+    assert [(unit.rsplit("[", 1)[1].rstrip("]"), minutes) for unit, minutes in found] == stated
+
+
+def test_a_per_lab_module_that_does_not_collect_runs_whole_so_that_its_lane_says_why(tmp_path: Path) -> None:
+    (tmp_path / "test_corpus.py").write_text('MINUTES_PER_LAB = "corpus_minutes"\n\ndef test_x(:\n')
+    assert lanes.units(tmp_path) == [(str(tmp_path / "test_corpus.py"), lanes.DEFAULT_MINUTES)]

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from yarakashi import catalogue, providers
+from yarakashi import model, providers
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def vm(name: str) -> SimpleNamespace:
 
 
 def test_an_unknown_provider_names_the_valid_ones() -> None:
-    with pytest.raises(catalogue.UnknownName, match="unknown provider 'hyperv'; valid providers: libvirt, virtualbox"):
+    with pytest.raises(model.UnknownName, match="unknown provider 'hyperv'; valid providers: libvirt, virtualbox"):
         providers.get("hyperv")
 
 

@@ -94,7 +94,7 @@ def test_a_reboot_power_cycles_and_compares_the_data_with_before() -> None:
         return original_ssh(command, timeout)
 
     target.ssh = data_lost_on_reboot  # type: ignore[method-assign]
-    checks = retest.run(target, SPEC, reboot=True, bound=30)
+    checks = retest.run(target, SPEC, power_cycle=target.power_cycle, bound=30)
     assert target.cycles == 1
     assert checks[0].name == "back over SSH after the power cycle" and checks[0].passed
     assert checks[-1] == Check("data written before the reboot", "1000 42", "0 0", False,

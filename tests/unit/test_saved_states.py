@@ -19,26 +19,25 @@ def machine(monkeypatch: pytest.MonkeyPatch, tmp_path, boots: list[str]) -> tupl
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "unit", hypervisor=hv)
     answers = iter(boots)
     monkeypatch.setattr(m.guest, "boot_id", lambda connect_timeout=15: next(answers))
-    monkeypatch.setattr(m, "boot_id", lambda: next(answers))
     monkeypatch.setattr(m, "exists", lambda: True)
     sent: list[str] = []
-    monkeypatch.setattr(m, "ssh", lambda command, timeout=120: sent.append(command) or subprocess.CompletedProcess([], 0, "", ""))
+    monkeypatch.setattr(m.guest, "ssh", lambda command, timeout=120: sent.append(command) or subprocess.CompletedProcess([], 0, "", ""))
     return m, hv, sent
 
 
 def test_a_state_resumes_on_the_boot_it_was_saved_on_with_the_hosts_clock(monkeypatch, tmp_path) -> None:
     m, hv, sent = machine(monkeypatch, tmp_path, ["b1", "b1"])
-    m.save_state("before-fix")
-    assert m.return_to("before-fix") == "b1"
+    m.states.save("before-fix")
+    assert m.states.return_to("before-fix") == "b1"
     assert hv.acts == [("snapshot", "before-fix"), ("restore", "before-fix")]
     assert [c.split("@")[0] for c in sent] == ["sudo -n date -u -s "]
 
 
 def test_a_guest_back_on_another_boot_is_not_the_saved_state(monkeypatch, tmp_path) -> None:
     m, _, _ = machine(monkeypatch, tmp_path, ["b1", "b2"])
-    m.save_state("before-fix")
+    m.states.save("before-fix")
     with pytest.raises(failures.ToolFailed, match="on boot b2, not the saved boot b1"):
-        m.return_to("before-fix")
+        m.states.return_to("before-fix")
 
 
 def test_a_labs_machines_reboot_together_and_a_reboot_that_did_not_happen_is_an_error(monkeypatch) -> None:
@@ -51,6 +50,7 @@ def test_a_labs_machines_reboot_together_and_a_reboot_that_did_not_happen_is_an_
     class Fake:
         def __init__(self, domain: str, new: str) -> None:
             self.domain, self.new = domain, new
+            self.guest = self  # its boot id, as a Machine's guest answers it
 
         def boot_id(self) -> str:
             return "old"
@@ -76,10 +76,9 @@ def test_each_machine_of_a_lab_keeps_its_own_record_of_a_state(monkeypatch, tmp_
     s1 = s2.others()[0]
     answers = iter(["s1-boot", "s1-boot"])
     monkeypatch.setattr(s1.guest, "boot_id", lambda connect_timeout=15: next(answers))
-    monkeypatch.setattr(s1, "boot_id", lambda: next(answers))
     monkeypatch.setattr(s1, "exists", lambda: True)
-    monkeypatch.setattr(s1, "ssh", lambda command, timeout=120: subprocess.CompletedProcess([], 0, "", ""))
-    s2.save_state("start")
-    s1.save_state("start")
-    assert s2.saved_state("start")["boot"] == "s2-boot" and s1.saved_state("start")["boot"] == "s1-boot"
-    assert s2.return_to("start") == "s2-boot" and s1.return_to("start") == "s1-boot"
+    monkeypatch.setattr(s1.guest, "ssh", lambda command, timeout=120: subprocess.CompletedProcess([], 0, "", ""))
+    s2.states.save("start")
+    s1.states.save("start")
+    assert s2.states.get("start")["boot"] == "s2-boot" and s1.states.get("start")["boot"] == "s1-boot"
+    assert s2.states.return_to("start") == "s2-boot" and s1.states.return_to("start") == "s1-boot"

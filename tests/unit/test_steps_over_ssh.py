@@ -41,7 +41,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Machine:
 
 
 def test_a_step_uploads_once_runs_as_root_and_reports_how_it_ended(machine: Machine, tmp_path: Path) -> None:
-    ended = machine.run("fix", check=False)
+    ended = machine.steps.run("fix", check=False)
     assert (ended.exit_code, ended.last_failed) == (3, "line 2: false (exit 3)")
     assert ended.describe() == "fix exited 3; last failed command: line 2: false (exit 3)"
     home = tmp_path / "home"
@@ -62,11 +62,11 @@ def test_a_step_uploads_once_runs_as_root_and_reports_how_it_ended(machine: Mach
 
 def test_a_failed_step_is_one_line_when_it_must_succeed(machine: Machine) -> None:
     with pytest.raises(failures.ToolFailed, match=r"^fix of rsync-dirlinks/debian12-merged \(unit\) failed: .*exited 3"):
-        machine.run("fix", check=True)
+        machine.steps.run("fix", check=True)
 
 
 def test_verify_uploads_its_own_script_in_the_new_session_and_removes_it(machine: Machine, tmp_path: Path) -> None:
-    checks = machine.verify(wait=5)
+    checks = machine.steps.verify(wait=5)
     home = tmp_path / "home"
     assert (home / "yarakashi" / "rsync-dirlinks" / "verify.sh").is_file()
     assert not (home / "yarakashi" / "rsync-dirlinks" / "deploy-fixed.sh").exists()
@@ -80,6 +80,6 @@ def test_verify_uploads_its_own_script_in_the_new_session_and_removes_it(machine
 
 def test_verify_on_a_guest_that_opens_no_session_is_that_check(machine: Machine, tmp_path: Path) -> None:
     (tmp_path / "bin" / "ssh").write_text("#!/bin/bash\necho 'Connection closed by 192.168.121.9 port 22' >&2\nexit 255\n")
-    [check] = machine.verify(wait=5)
+    [check] = machine.steps.verify(wait=5)
     assert (check.name, check.passed) == ("new SSH session", False)
     assert "Connection closed by 192.168.121.9 port 22" in check.observed

@@ -15,7 +15,8 @@ import pytest
 from invoke import Context
 from invoke.exceptions import Exit
 
-from yarakashi import catalogue, commands, labnet, paths, suite, verdict
+from yarakashi import catalogue, labnet, paths, suite, verdict
+from yarakashi.app import vms
 from yarakashi.machine import Machine
 
 from .fakes import FakeHypervisor
@@ -75,7 +76,7 @@ def test_a_task_on_vms_refuses_another_user_in_one_line(task, args, tmp_path, mo
     def reached(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the task went on past the root check")
 
-    for module, name in ((commands, "up"), (commands, "destroy"), (suite, "test_suite")):
+    for module, name in ((vms, "up"), (vms, "destroy"), (suite, "test_suite")):
         monkeypatch.setattr(module, name, reached)
     spec = importlib.util.spec_from_file_location("yk_tasks", paths.REPO / "tasks.py")
     tasks = importlib.util.module_from_spec(spec)
@@ -144,7 +145,8 @@ def test_instance_names_are_checked() -> None:
 
 
 def test_destroy_all_removes_only_this_checkouts_vms(tmp_path, monkeypatch, capsys) -> None:
-    from yarakashi import commands, providers, vagrantfile
+    from yarakashi import providers, vagrantfile
+    from yarakashi.app import vms
 
     mine = vagrantfile.checkout_prefix()
     others = ["yk-0ther1-memory-engine-debian12-merged-main-default", "yk-0ther2-rsync-dirlinks-debian11-split-main-default"]
@@ -153,12 +155,12 @@ def test_destroy_all_removes_only_this_checkouts_vms(tmp_path, monkeypatch, caps
     torn = []
     monkeypatch.setattr(labnet, "teardown", lambda: torn.append(True))
     with providers.substituted(hv):
-        commands.destroy("all")
+        vms.destroy(None)
         assert hv.names == others
         assert torn == [], "other checkouts' VMs still use the lab network"
         assert "left 2 VMs of other checkouts alone" in capsys.readouterr().err
         hv.names.clear()
-        commands.destroy("all")
+        vms.destroy(None)
     assert torn == [True]
 
 

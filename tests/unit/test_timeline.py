@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from yarakashi import YarakashiError, catalogue, commands, paths
+from yarakashi import YarakashiError, cli, guest, model, paths
+from yarakashi.app import room, target
 from yarakashi.machine import Machine
 
 #: A boot of the lab as its journal tells it (short-unix), the stale profile's denial included.
@@ -32,21 +33,21 @@ S1_JOURNAL = """1001.000 s1 kernel: Linux version 6.1.0
 def vm(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(paths, "WORK", tmp_path)
     monkeypatch.setattr(Machine, "exists", lambda self: self.vm == "default")
-    monkeypatch.setattr(Machine, "ssh", lambda self, command, timeout=120: subprocess.CompletedProcess([], 0, JOURNAL, ""))
+    monkeypatch.setattr(guest.Endpoint, "ssh", lambda self, command, timeout=120: subprocess.CompletedProcess([], 0, JOURNAL, ""))
 
 
 def test_both_servers_journals_on_one_axis(vm, monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(Machine, "exists", lambda self: True)
-    monkeypatch.setattr(Machine, "ssh", lambda self, command, timeout=120:
-                        subprocess.CompletedProcess([], 0, S1_JOURNAL if self.vm == "s1" else JOURNAL, ""))
-    out = commands.lab_timeline("apparmor-cache", "debian12-merged", str(tmp_path / "t.html"))
+    monkeypatch.setattr(guest.Endpoint, "ssh", lambda self, command, timeout=120:
+                        subprocess.CompletedProcess([], 0, S1_JOURNAL if self.host == "s1" else JOURNAL, ""))
+    out = cli.timeline_text(*room.timeline_of(target.resolve("apparmor-cache", "debian12-merged"), tmp_path / "t.html"))
     assert "+00:07  +00:07   app started (s1)" in out  # 7 s after MariaDB's start, in the post as here
     assert "+15:10  +42:35   app: driver: bad connection (s1)" in out  # the lab's request came soon after the stop
     assert "connection.go:158: driver: bad connection" in (tmp_path / "t.html").read_text()
 
 
 def test_the_boot_beside_the_post_as_a_table_and_a_page(vm, tmp_path) -> None:
-    out = commands.lab_timeline("apparmor-cache", "debian12-merged", str(tmp_path / "t.html"))
+    out = cli.timeline_text(*room.timeline_of(target.resolve("apparmor-cache", "debian12-merged"), tmp_path / "t.html"))
     rows = out.splitlines()
     assert rows[1].startswith("+00:00  +00:00   reboot: MariaDB starting")
     assert "+15:00  +15:03   start timed out" in out  # the lab's 900 s beside the post's 14:20:38 -> 14:35:41
@@ -60,17 +61,17 @@ def test_the_boot_beside_the_post_as_a_table_and_a_page(vm, tmp_path) -> None:
 def test_a_lab_without_marks_and_a_bad_mark_are_one_clear_line(vm) -> None:
     with pytest.raises(YarakashiError, match=r"^lab memory-engine has no timeline marks \(\[\[timeline\]\] in lab.toml\); "
                                              r"labs with them: apparmor-cache$"):
-        commands.lab_timeline("memory-engine", None)
+        room.timeline_of(target.resolve("memory-engine"))
     with pytest.raises(YarakashiError, match=r"^x: match is not a regular expression: "):
-        catalogue.Mark.from_table({"match": "(", "label": "l", "label_ja": "l"}, "x")
+        model.Mark.from_table({"match": "(", "label": "l", "label_ja": "l"}, "x")
     with pytest.raises(YarakashiError, match=r"^x: missing key 'label_ja'$"):
-        catalogue.Mark.from_table({"match": "a", "label": "l"}, "x")
+        model.Mark.from_table({"match": "a", "label": "l"}, "x")
 
 
 def test_a_journal_that_cannot_be_read_is_one_line(vm, monkeypatch) -> None:
     from yarakashi import failures
 
-    monkeypatch.setattr(Machine, "ssh", lambda self, command, timeout=120: subprocess.CompletedProcess([], 255, "", "Connection refused"))
+    monkeypatch.setattr(guest.Endpoint, "ssh", lambda self, command, timeout=120: subprocess.CompletedProcess([], 255, "", "Connection refused"))
     with pytest.raises(failures.ToolFailed, match=r"reading the journal of apparmor-cache/debian12-merged \(main\) failed: "
                                                   r"ssh exited 255: Connection refused"):
-        commands.lab_timeline("apparmor-cache", None)
+        room.timeline_of(target.resolve("apparmor-cache"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from yarakashi import YarakashiError, boxes, catalogue, hosts, providers, vagrantfile
+from yarakashi import YarakashiError, boxes, catalogue, hosts, model, providers, vagrantfile
 
 CASES = [
     (lab, plat, provider)
@@ -75,7 +75,7 @@ def test_a_trainees_script_replaces_the_phase(tmp_path) -> None:
     assert 'args: ["break", "/home/vagrant/yarakashi/rsync-dirlinks/deploy-naive.sh", "0"]' in text
     with pytest.raises(YarakashiError, match="not found"):
         vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"fix": tmp_path / "nope.sh"})
-    with pytest.raises(catalogue.UnknownName, match="unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, prepare, verify"):
+    with pytest.raises(model.UnknownName, match="unknown step 'explode' of lab rsync-dirlinks; valid steps: break, fix, prepare, verify"):
         vagrantfile.render(lab, catalogue.platform("debian12-merged"), "main", {"explode": mine})
 
 
@@ -83,7 +83,7 @@ def test_provider_and_accelerator_choices_are_checked(monkeypatch) -> None:
     monkeypatch.setenv("YARAKASHI_ACCEL", "kvm")
     assert vagrantfile.libvirt_driver() == "kvm"
     monkeypatch.setenv("YARAKASHI_ACCEL", "hyperv")
-    with pytest.raises(catalogue.UnknownName, match="valid accelerators: kvm, tcg"):
+    with pytest.raises(model.UnknownName, match="valid accelerators: kvm, tcg"):
         vagrantfile.libvirt_driver()
     monkeypatch.delenv("YARAKASHI_PROVIDER", raising=False)
     monkeypatch.setattr(shutil, "which", lambda tool: tool == "virsh")
@@ -92,7 +92,7 @@ def test_provider_and_accelerator_choices_are_checked(monkeypatch) -> None:
     assert providers.select(catalogue.platform("ubuntu-18.04")) == "virtualbox", "both: the platform's first"
     monkeypatch.setenv("YARAKASHI_PROVIDER", "virtualbox")
     assert providers.select(catalogue.platform("ubuntu-18.04")) == "virtualbox"
-    with pytest.raises(catalogue.UnknownName, match="unknown provider 'virtualbox' for platform debian12-merged"):
+    with pytest.raises(model.UnknownName, match="unknown provider 'virtualbox' for platform debian12-merged"):
         providers.select(catalogue.platform("debian12-merged"))
 
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from yarakashi import YarakashiError, catalogue, paths, workshop
+from yarakashi import YarakashiError, catalogue, paths, states, steps, workshop
 from yarakashi.machine import Machine
 
 from .fakes import FakeHypervisor
@@ -29,11 +29,11 @@ def vm(monkeypatch, tmp_path) -> tuple[Machine, list[str]]:
     monkeypatch.setattr(Machine, "up", lambda self: acts.append("up" + at(self)) or self.workdir.mkdir(parents=True, exist_ok=True)
                         or made.update(up=True))
     monkeypatch.setattr(Machine, "exists", lambda self: made["up"])
-    monkeypatch.setattr(Machine, "run", lambda self, step, check=True: acts.append(step + at(self)))
+    monkeypatch.setattr(steps.Runner, "run", lambda self, step, check=True: acts.append(step + at(self.m)))
     monkeypatch.setattr(Machine, "reboot", lambda self: acts.append("reboot" + at(self)))
-    monkeypatch.setattr(Machine, "save_state", lambda self, name, key="": acts.append(f"save:{name}{at(self)}"))
-    monkeypatch.setattr(Machine, "saved_state", lambda self, name: {"saved": "-"} if f"save:{name}{at(self)}" in acts else None)
-    monkeypatch.setattr(Machine, "return_to", lambda self, name: acts.append(f"return:{name}{at(self)}"))
+    monkeypatch.setattr(states.Saved, "save", lambda self, name, key="": acts.append(f"save:{name}{at(self.m)}"))
+    monkeypatch.setattr(states.Saved, "get", lambda self, name: {"saved": "-"} if f"save:{name}{at(self.m)}" in acts else None)
+    monkeypatch.setattr(states.Saved, "return_to", lambda self, name: acts.append(f"return:{name}{at(self.m)}"))
     def up_others(self: Machine) -> list[Machine]:
         others = self.others()
         for other in others:
@@ -93,7 +93,7 @@ def test_a_shortened_start_timeout_is_a_drop_in_before_the_reboot_and_said_in_ev
         acts.append("ssh")
         return subprocess.CompletedProcess([], 0, "15min\n" if "TimeoutStartUSec" in command else "", "")
 
-    monkeypatch.setattr(m, "ssh", ssh)
+    monkeypatch.setattr(m.guest, "ssh", ssh)
     out = workshop.start(m, "en", start_timeout=120)
     assert acts == BEFORE_REBOOT + ["ssh", "ssh"] + AFTER_REBOOT
     assert "TimeoutStartSec=%d" in sent[1] and " 120 > /etc/systemd/system/mariadb.service.d/yarakashi-workshop.conf" in sent[1]
@@ -144,15 +144,16 @@ def test_check_mine_judges_the_trainees_own_vm_with_its_time_and_hints(vm, monke
 
     import jsonschema
 
-    from yarakashi import commands, verdict
+    from yarakashi import verdict
+    from yarakashi.app import checks, target
 
     m, acts = vm
     workshop.start(m, "en")
     workshop.hint(m, "en")
-    monkeypatch.setattr(Machine, "verify", lambda self, wait=300: acts.append("verify") or [
+    monkeypatch.setattr(steps.Runner, "verify", lambda self, wait=300: acts.append("verify") or [
         verdict.Check("mariadb.service", "active", "activating", False, "never ready")])
     acts.clear()
-    report = commands.check_mine("apparmor-cache", "debian12-merged")
+    report = checks.check_mine(target.resolve("apparmor-cache", "debian12-merged"))
     assert acts == ["reboot", "verify"]
     assert report.phases[0][0] == "verify (after your changes -> reboot)" and not report.passed
     assert report.header[-1] == "workshop: 0 of 60 min, 1 of 4 hints, 0 resets"
@@ -162,36 +163,36 @@ def test_check_mine_judges_the_trainees_own_vm_with_its_time_and_hints(vm, monke
 
 
 def test_a_hint_with_no_lab_vm_says_how_to_start_one(monkeypatch, tmp_path) -> None:
-    from yarakashi import commands
+    from yarakashi.app import room, target
 
     monkeypatch.setattr(paths, "WORK", tmp_path)
     with pytest.raises(YarakashiError, match=r"^no lab VM of memory-engine here: start one with ./run lab.start memory-engine$"):
-        commands.workshop_hint("memory-engine", None, "en")
+        room.hint(target.resolve("memory-engine"), "en")
 
 
 def test_trainees_on_one_host_each_have_their_own_lab_clock_and_hints(vm, monkeypatch) -> None:
     """``--trainee``: each trainee's lab VM is an instance of its own (its domain, work directory,
     clock and hints); the commands a trainee is shown carry their name; lab.status lists them all."""
-    from yarakashi import commands
+    from yarakashi.app import room, target, vms
 
     _, acts = vm
     monkeypatch.setattr(Machine, "exists", lambda self: self.workdir.is_dir())
     monkeypatch.setattr(Machine, "destroy", lambda self: acts.append(f"destroy {self.instance}") or shutil.rmtree(self.workdir, True))
-    out = commands.workshop_start("db-stops-after-reboot", None, "en", trainee="alice")
+    out = room.start(target.resolve("db-stops-after-reboot", trainee="alice"), "en")
     assert "Hints: ./run lab.hint db-stops-after-reboot --trainee alice." in out
-    commands.workshop_start("apparmor-cache", None, "en", trainee="bob")
-    commands.workshop_hint("apparmor-cache", None, "en", trainee="alice")
-    assert commands.workshop_hint("apparmor-cache", None, "en", trainee="alice").startswith("Hint 2 of 4")
-    assert commands.workshop_hint("apparmor-cache", None, "en", trainee="bob").startswith("Hint 1 of 4")
-    alice, bob = (commands.existing("apparmor-cache", None, workshop.instance(t)) for t in ("alice", "bob"))
+    room.start(target.resolve("apparmor-cache", trainee="bob"), "en")
+    room.hint(target.resolve("apparmor-cache", trainee="alice"), "en")
+    assert room.hint(target.resolve("apparmor-cache", trainee="alice"), "en").startswith("Hint 2 of 4")
+    assert room.hint(target.resolve("apparmor-cache", trainee="bob"), "en").startswith("Hint 1 of 4")
+    alice, bob = (target.existing(target.resolve("apparmor-cache", trainee=t)) for t in ("alice", "bob"))
     assert alice.domain != bob.domain and alice.workdir != bob.workdir
     assert (workshop.trainee(alice), workshop.called(bob)) == ("alice", "db-stops-after-reboot --trainee bob")
     with pytest.raises(YarakashiError, match=r"^no lab VM of apparmor-cache --trainee carol here: start one with "
                                              r"\./run lab\.start apparmor-cache --trainee carol$"):
-        commands.workshop_hint("apparmor-cache", None, "en", trainee="carol")
+        room.hint(target.resolve("apparmor-cache", trainee="carol"), "en")
     with pytest.raises(YarakashiError, match=r"^--trainee must be 1 to 16 lower-case letters or digits, not 'Bob Smith'$"):
-        commands.workshop_hint("apparmor-cache", None, "en", trainee="Bob Smith")
+        room.hint(target.resolve("apparmor-cache", trainee="Bob Smith"), "en")
     acts.clear()
-    commands.destroy("apparmor-cache", trainee="bob")
+    vms.destroy(catalogue.lab("apparmor-cache"), trainee="bob")
     assert acts == ["destroy t-bob"]  # bob's only: alice's lab stays
-    assert commands.existing("apparmor-cache", None, workshop.instance("alice")).exists()
+    assert target.existing(target.resolve("apparmor-cache", trainee="alice")).exists()
