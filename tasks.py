@@ -109,15 +109,15 @@ def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_b
           junit=None, fresh=False, mine=False, trainee=None):
     """Check a fix through real reboots, from the lab's state before the fix (kept for the next check):
     invoke lab.check apparmor-cache --fix my-fix.sh."""
-    if mine:
-        if fix or keep or keep_failed or fresh:
-            raise Exit("error: --mine judges your VM as it is: no --fix, --keep, --keep-failed or --fresh with it", code=2)
-        return cli.verdicts([checks.check_mine(resolve(name, platform, trainee))], json, junit)
-    if trainee:
+    if mine and (fix or keep or keep_failed or fresh):
+        raise Exit("error: --mine judges your VM as it is: no --fix, --keep, --keep-failed or --fresh with it", code=2)
+    if trainee and not mine:
         raise Exit("error: --trainee goes with --mine (a --fix check runs on a VM of its own)", code=2)
     bound = positive_int("--fix-bound", fix_bound)
     mode = "always" if keep else "failed" if keep_failed else "never"
-    reports = checks.check(resolve(name, platform), [Path(f) for f in fix or []], mode, bound, keep_state=True, fresh=fresh)
+    on = resolve(name, platform, trainee)
+    reports = [checks.check_mine(on)] if mine else checks.check(on, [Path(f) for f in fix or []], mode, bound, keep_state=True,
+                                                                  fresh=fresh)
     cli.verdicts(reports, json, junit)
 
 
@@ -240,7 +240,7 @@ def box_build(c, platform, force=False):
 @as_root
 def box_remove(c, platform):
     """Forget a built box (Vagrant's copy, the pool copies, the stamp) to reclaim disk."""
-    boxes.remove(catalogue.platform(platform))
+    boxes.forget(catalogue.platform(platform))
 
 
 @task(name="list")

@@ -192,7 +192,7 @@ def _build(plat: model.Platform) -> None:
                 shutil.rmtree(old)
 
 
-def remove(plat: model.Platform) -> None:
+def forget(plat: model.Platform) -> None:
     """Forget a built box: Vagrant's copy, the pool volume and the stamp."""
     if not plat.offline:
         raise YarakashiError(f"{plat.name} uses a downloaded box: `vagrant box remove {plat.box}` forgets it")
