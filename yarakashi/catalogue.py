@@ -161,6 +161,19 @@ def lab(name: str) -> Lab:
         raise UnknownName(f"{exc}; trainees' names: {', '.join(sorted(aliases()))}") from None
 
 
+def find(lab_name: str, platform_name: str | None = None) -> tuple[Lab, Platform | None]:
+    """What a command names, looked up in one place: a lab by name or alias, and one of its
+    platforms (None when none is named); an unknown one raises :class:`UnknownName`.
+
+    >>> [x.name for x in find("db-stops-after-reboot", "debian12-merged")]
+    ['apparmor-cache', 'debian12-merged']
+    """
+    found = lab(lab_name)
+    if not platform_name:
+        return found, None
+    return found, platforms()[choose("platform", platform_name, found.platforms, f"for lab {found.name}")]
+
+
 def repo_packages(plat: Platform) -> tuple[str, ...]:
     """Packages the labs of ``plat`` install, baked into its box's local apt repo."""
     return tuple(sorted({p for lb in labs().values() if plat.name in lb.platforms for p in lb.packages}))

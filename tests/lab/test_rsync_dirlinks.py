@@ -1,6 +1,7 @@
 """rsync-dirlinks on real VMs: the team's `make deploy` (`sudo rsync -v -r s1/ /`) is harmless on
-split /usr, fatal on merged /usr with the post's output, a root shell that was already open can
-recover the server, and `rsync -K` keeps /lib a symlink, also after a real reboot.
+split /usr, fatal on merged /usr with the post's output, a root shell that was already open
+recovers that server, and `rsync -K` keeps /lib a symlink, also after a real reboot. Three VMs:
+split, merged (broken, then recovered), merged with the fixed deploy.
 
 The deploy under test is the lab's ``break``/``fix`` script; another project's deploy can be
 checked with ``YK_FIX_SCRIPT=path/to/deploy.sh invoke lab.test rsync-dirlinks``.
@@ -55,41 +56,52 @@ def test_naive_deploy_is_harmless_on_split_usr(fresh_vm) -> None:
     assert vm.guest.ssh("true").returncode == 0, "a new SSH session must still work"
 
 
-def test_naive_deploy_breaks_merged_usr(fresh_vm) -> None:
+def test_naive_deploy_breaks_merged_usr_and_a_root_shell_already_open_recovers_it(fresh_vm) -> None:
+    """The post's `make deploy` on merged /usr, with its lines; then the recovery the lab teaches,
+    on the same VM: the libraries are still in /usr/lib, only the way to them is gone; the
+    dynamic loader, run by its real path with the library path given, can still start mv and ln.
+    Then a new SSH session works again, without the organisers."""
     vm = fresh_vm(LAB, "debian12-merged", "naive")
     assert vm.steps.run("prepare")
     assert vm.guest.testinfra().file("/lib").linked_to == "/usr/lib"
-    shell = vm.guest.pinned_shell()  # opened before the break: the only way to look afterwards
+    shell = vm.guest.pinned_shell()  # opened before the break: the only way to look, and to repair, afterwards
     try:
         ended = vm.steps.run("break", check=False)
         _, kind = shell.run("if [ -L /lib ]; then echo symlink; elif [ -d /lib ]; then echo directory; fi")
         _, listing = shell.run("echo /lib/*")
         ls_rc, ls_out = shell.run("/usr/bin/ls /")
         _, still = shell.run("echo builtins still work")
+        new_session = vm.guest.ssh("true", timeout=60)
+        lines = lines_of(ended)
+        say("`make deploy` on merged /usr, beside the post (Ubuntu 20.04):\n"
+            + "\n".join(f"  {line}" for line in lines))
+        assert "sudo rsync -v -r s1/ /" in lines and SKIPPED_SYMLINK in lines
+        assert LONE_LIB in lines, "rsync must list the /lib it created"
+        assert "sh s1/deploy.sh" in lines
+        assert any(line.startswith("make: sh: ") for line in lines), "make cannot start sh"
+        assert any(line.startswith("make: *** [Makefile:") and line.endswith("start] Error 127") for line in lines)
+        assert ended.exit_code == 2, ended.describe()
+        say("what a team sees after `make deploy` on merged /usr:\n"
+            f"  /lib is now: {kind}; it holds: {listing}\n"
+            f"  $ ls /   ->  exit {ls_rc}: {ls_out}\n"
+            f"  new ssh session -> exit {new_session.returncode}: {new_session.stderr.strip() or '(closed)'}")
+        assert kind == "directory"
+        assert listing == "/lib/systemd"
+        assert ls_rc == 127
+        assert "required file not found" in ls_out or "No such file or directory" in ls_out
+        assert still == "builtins still work"
+        assert new_session.returncode == 255, new_session
+        rc, out = shell.run(RECOVERY)
+        assert rc == 0, out
     finally:
         shell.close()
-    new_session = vm.guest.ssh("true", timeout=60)
-    lines = lines_of(ended)
-    say("`make deploy` on merged /usr, beside the post (Ubuntu 20.04):\n"
-        + "\n".join(f"  {line}" for line in lines))
-    assert "sudo rsync -v -r s1/ /" in lines and SKIPPED_SYMLINK in lines
-    assert LONE_LIB in lines, "rsync must list the /lib it created"
-    assert "sh s1/deploy.sh" in lines
-    assert any(line.startswith("make: sh: ") for line in lines), "make cannot start sh"
-    assert any(line.startswith("make: *** [Makefile:") and line.endswith("start] Error 127") for line in lines)
-    assert ended.exit_code == 2, ended.describe()
-    say("what a team sees after `make deploy` on merged /usr:\n"
-        f"  /lib is now: {kind}; it holds: {listing}\n"
-        f"  $ ls /   ->  exit {ls_rc}: {ls_out}\n"
-        f"  new ssh session -> exit {new_session.returncode}: {new_session.stderr.strip() or '(closed)'}")
-    assert kind == "directory"
-    assert listing == "/lib/systemd"
-    assert ls_rc == 127
-    assert "required file not found" in ls_out or "No such file or directory" in ls_out
-    assert still == "builtins still work"
-    assert new_session.returncode == 255, new_session
-    # The guest cannot power itself off any more; read its disk from the host after a hard stop.
-    stat = evidence.stat_offline(vm, "/lib")
+    assert vm.guest.ssh("true", timeout=60).returncode == 0, "a new SSH session must work again"
+    host = vm.guest.testinfra()
+    assert host.file("/lib").linked_to == "/usr/lib"
+    assert host.file("/lib.deployed/systemd/system/mysql.service").is_file, "what rsync made is kept aside"
+    assert host.run("ls /").rc == 0
+    # What a FAIL's evidence reads when no session opens: the disk, from the host, after a hard stop.
+    stat = evidence.stat_offline(vm, "/lib.deployed")
     assert "Type: directory" in stat, stat
 
 
@@ -140,27 +152,6 @@ def test_lab_network_lives_only_in_the_namespace(fixed_vm: Machine, lab_session)
     assert set(main) == set(lab_session), "no bridge or tap may appear in the main namespace"
     assert not any(a.startswith(guest_ip.rsplit(".", 1)[0] + ".") for addrs in main.values() for a in addrs)
     assert fixed_vm.guest.ssh("ip -4 route show default").stdout.strip() == "", "guests get no default route"
-
-
-def test_a_root_shell_already_open_recovers_the_server(fresh_vm) -> None:
-    """The recovery the lab teaches: the libraries are still in /usr/lib, only the way to them is
-    gone; the dynamic loader, run by its real path with the library path given, can still start
-    mv and ln. Then a new SSH session works again, without the organisers."""
-    vm = fresh_vm(LAB, "debian12-merged", "recover")
-    assert vm.steps.run("prepare")
-    shell = vm.guest.pinned_shell()
-    try:
-        vm.steps.run("break", check=False)
-        assert vm.guest.ssh("true", timeout=60).returncode == 255, "the deploy must have broken new sessions"
-        rc, out = shell.run(RECOVERY)
-        assert rc == 0, out
-    finally:
-        shell.close()
-    assert vm.guest.ssh("true", timeout=60).returncode == 0, "a new SSH session must work again"
-    host = vm.guest.testinfra()
-    assert host.file("/lib").linked_to == "/usr/lib"
-    assert host.file("/lib.deployed/systemd/system/mysql.service").is_file, "what rsync made is kept aside"
-    assert host.run("ls /").rc == 0
 
 
 #: The recovery from a root shell opened before the deploy (labs/rsync-dirlinks/README.md).

@@ -43,8 +43,7 @@ def resolve(lab: str, platform: str | None = None, trainee: str | None = None, h
             machine: str | None = None, instance: str | None = None) -> Target:
     """The target the names mean (a lab's alias too), each checked once: an unknown one is a
     one-line error naming the valid ones."""
-    found = catalogue.lab(lab)
-    plat = catalogue.platform(model.choose("platform", platform, found.platforms, f"for lab {found.name}")) if platform else None
+    found, plat = catalogue.find(lab, platform)
     if machine and machine not in ("default", found.hostname):
         model.choose("machine", machine, [found.hostname or "default", *(m.name for m in found.machines)], f"of lab {found.name}")
     else:
