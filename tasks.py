@@ -15,10 +15,13 @@ Examples::
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
+from typing import Any
 
-from invoke import Collection, task
+import invoke
+from invoke import Collection
 from invoke.exceptions import Exit
 
 from yarakashi import boxes, catalogue, checking, cli, model, paths, suite, workshop
@@ -26,8 +29,26 @@ from yarakashi import corpus as corpus_lib
 from yarakashi.app import checks, room, vms
 from yarakashi.app.target import resolve
 from yarakashi.cli import as_root, friendly, need_root, positive_int
-from yarakashi.verdict import write_junit
 
+#: Help for the arguments most tasks take, given where a task says nothing else.
+COMMON_HELP = {"name": "a lab: its name or the trainees' name for it (./run lab.list)",
+               "platform": "a platform (./run box.list)",
+               "json": "print JSON Lines: one JSON object a line"}
+
+
+def task(*args: Any, **kwargs: Any) -> Any:
+    """invoke's ``@task`` with long options only, so that an option means one thing in every task
+    (with invoke's own short flags ``-p`` was --platform in one task and --pytest in another), and
+    with :data:`COMMON_HELP` where a task gives none."""
+
+    def make(fn: Any) -> Any:
+        names = inspect.signature(fn).parameters
+        helps = {**{k: v for k, v in COMMON_HELP.items() if k in names}, **kwargs.pop("help", {})}
+        return invoke.task(fn, auto_shortflags=False, help=helps, **kwargs)
+
+    if args and callable(args[0]):
+        return make(args[0])
+    return make
 
 
 PLATFORM = {"platform": "one of the lab's platforms (default: all of them, or the one that exists)"}
@@ -35,9 +56,9 @@ PLATFORM = {"platform": "one of the lab's platforms (default: all of them, or th
 
 @task(name="list", help={"trainee": "the trainees' catalogue: each lab by what the team saw, no cause"})
 @friendly
-def lab_list(c, trainee=False):
+def lab_list(c, trainee=False, json=False):
     """List the labs, their platforms and story, and the lifecycle (--trainee: as trainees see them)."""
-    print(cli.lab_list(trainee))
+    print(cli.json_lines(room.catalogue_rows(trainee)) if json else cli.lab_list(trainee))
 
 
 @task(help=PLATFORM)
@@ -55,8 +76,7 @@ HOST = {"host": "another libvirt host for this lab (a room that outgrows one mac
 MACHINE = {"machine": "another server of the lab, for a lab with several (apparmor-cache: s1, the app server)"}
 
 
-@task(auto_shortflags=False,  # -h is not --host: ./run lab.start -h says where help is
-      help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
+@task(help={"platform": "one of the lab's platforms (default: its last offline one)", **LANG,
             "start_timeout": "workshop: shorten the lab's unit start timeout to N s (default: the real one)", **TRAINEE,
             **HOST})
 @friendly
@@ -94,10 +114,10 @@ def run(c, name, step, platform=None, script=None, trainee=None, machine=None):
 
 
 @task(iterable=["fix"], help={
-    "fix": "your fix script (default: the lab's own); repeat it to judge several from one saved state",
+    "fix": "FILE: your fix script (default: the lab's own); repeat --fix FILE to judge several from one saved state",
     "platform": "default: the lab's last offline platform", "keep": "keep the VM afterwards, to look inside",
     "keep_failed": "keep the VM when the (last) verdict is FAIL",
-    "json": "print each verdict as one JSON object (one a line for several fixes)",
+    "json": "print each verdict as one JSON object, one a line (JSON Lines)",
     "junit": "also write the verdicts as JUnit XML to this file",
     "fix_bound": f"seconds a fix may run before it is ended (default {checking.FIX_BOUND})",
     "fresh": "do not start from a state an earlier check kept: make it again on a new VM",
@@ -127,12 +147,13 @@ def check(c, name, fix=None, platform=None, keep=False, keep_failed=False, fix_b
 @as_root
 def corpus(c, name, platform=None, only=None, junit=None):
     """Judge the lab's fix corpus (labs/NAME/fixes/): each script must PASS or FAIL as its header says."""
-    cases, reports = checks.run_corpus(resolve(name, platform), only, keep_state=True)
+    on = resolve(name, platform)
+    cases, reports = checks.run_corpus(on, only, keep_state=True)
     for case, report in zip(cases, reports):
         print(f"== {case.path.relative_to(paths.REPO)}\n{report.text()}\n")
     print(corpus_lib.summary(cases, reports))
-    if junit:
-        write_junit(reports, Path(junit))
+    if junit:  # a case per script, passing when its verdict is the one its header expects
+        corpus_lib.write_junit(on.lab.name, cases, reports, Path(junit))
     if any(corpus_lib.judge(case, report) for case, report in zip(cases, reports)):
         raise Exit(code=1)
 
@@ -163,7 +184,7 @@ def timeline(c, name, platform=None, out=None, trainee=None):
 
 
 RETEST = {"bound": "seconds to wait for the boot to finish (default: the longest TimeoutStartSec that matters + 60)",
-          "json": "print the verdict as one JSON object", "junit": "also write the verdict as JUnit XML to this file"}
+          "json": "print the verdict as one JSON object on one line", "junit": "also write the verdict as JUnit XML to this file"}
 
 
 @task(help={**PLATFORM, **RETEST, "reboot": "power off and cold-start first (default); --no-reboot: read-only"})
@@ -191,9 +212,9 @@ def host_retest(c, host, ssh_config=None, service=None, data="", data_written=""
 @task
 @friendly
 @as_root
-def status(c):
+def status(c, json=False):
     """Show every lab VM and the lab network."""
-    print(cli.status())
+    print(cli.status_json() if json else cli.status())
 
 
 @task(help={**PLATFORM, **TRAINEE, **MACHINE})
@@ -245,20 +266,21 @@ def box_remove(c, platform):
 
 @task(name="list")
 @friendly
-def box_list(c):
+def box_list(c, json=False):
     """List platforms and the state of their boxes."""
-    print(cli.box_list())
+    print(cli.json_lines(vms.box_list()) if json else cli.box_list())
 
 
 @task(name="test", help={"unit": "unit tests only (no VMs)", "lanes": "lab test processes at once (default 2)",
                          "pytest": "extra pytest arguments, quoted",
                          "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})"})
 @friendly
-def test_all(c, unit=False, lanes=2, pytest="", deadline=str(suite.DEADLINE)):
+def test_all(c, unit=False, lanes="2", pytest="", deadline=str(suite.DEADLINE)):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
+    count, seconds = positive_int("--lanes", lanes), positive_int("--deadline", deadline)
     if not unit:
         need_root()
-    code = suite.test_suite(unit, int(lanes), suite.split_pytest_args(pytest), positive_int("--deadline", deadline))
+    code = suite.test_suite(unit, count, suite.split_pytest_args(pytest), seconds)
     if code:
         raise Exit(code=code)
 

@@ -15,7 +15,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +103,21 @@ def bound(text: str | None) -> float | None:
     return seconds
 
 
+def json_lines(rows: Iterable[Any]) -> str:
+    """Rows (dataclasses or dicts) as JSON Lines, the one shape ``--json`` prints in every task.
+
+    >>> print(json_lines([{"a": 1}, {"b": "ä"}]))
+    {"a": 1}
+    {"b": "ä"}
+    """
+    return "\n".join(json.dumps(asdict(r) if is_dataclass(r) else r, ensure_ascii=False) for r in rows)
+
+
 def verdicts(reports: list[Report], as_json: bool = False, junit: str | None = None) -> None:
-    """Print verdicts (``--json``: one object, indented, for one; one a line for several), write
-    them as JUnit XML (``--junit FILE``); exit 1 unless every one passed."""
+    """Print verdicts (``--json``: JSON Lines, one object a verdict), write them as JUnit XML
+    (``--junit FILE``); exit 1 unless every one passed."""
     for report in reports:
-        data = report.to_dict()
-        print(json.dumps(data, ensure_ascii=False, indent=2 if len(reports) == 1 else None) if as_json else report.text())
+        print(json_lines([report.to_dict()]) if as_json else report.text())
     if junit:
         write_junit(reports, Path(junit))
     if not all(r.passed for r in reports):
@@ -141,6 +151,12 @@ def status() -> str:
         out.append(f"{r.lab:<16} {r.platform:<18} {r.instance:<18} {r.host:<16} {r.state}{saved}"
                    + (f"; workshop: {r.workshop}" if r.workshop else ""))
     return "\n".join([*out, f"lab network: {network}"])
+
+
+def status_json() -> str:
+    """The status as JSON Lines: an object a VM, then the lab network's."""
+    rows, network = vms.status()
+    return json_lines([*({"kind": "vm", **asdict(r)} for r in rows), {"kind": "lab network", "mode": network}])
 
 
 def box_list() -> str:

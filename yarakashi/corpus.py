@@ -22,7 +22,9 @@ failed ones: the verdict and the reason are both asserted.
 
 from __future__ import annotations
 
+import json
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,3 +119,32 @@ def summary(cases: list[Case], reports: list[verdict.Report]) -> str:
                     f"{report.elapsed:4.0f} s {'yes' if good else 'NO: ' + '; '.join(judge(case, report))}")
     rows.append(f"{ok} of {len(cases)} scripts as expected")
     return "\n".join(rows)
+
+
+def write_junit(lab: str, cases: list[Case], reports: list[verdict.Report], path: Path) -> None:
+    """The corpus run as JUnit XML: a test case per script that passes when the verdict is the
+    one its header expects (an expected FAIL is a passing case), carrying the verdict, the
+    failed checks and the script's reason as properties.
+
+    >>> import tempfile
+    >>> case, r = parse(Path("x.sh"), "# expect: FAIL AppArmor\\n# why: off\\n"), verdict.Report(
+    ...     "lab.check", "x", [("verify", [verdict.Check("AppArmor", "on", "off", False)])])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_junit("l", [case], [r], Path(d) / "j.xml")
+    ...     print((Path(d) / "j.xml").read_text().split("?>")[1].strip()[:71])
+    <testsuite name="lab.corpus l" tests="1" failures="0" time="0.0"><testc
+    """
+    wrong = [judge(c, r) for c, r in zip(cases, reports)]
+    suite = ET.Element("testsuite", name=f"lab.corpus {lab}", tests=str(len(cases)), failures=str(sum(map(bool, wrong))),
+                       time=f"{sum(r.elapsed for r in reports):.1f}")
+    for case, report, mismatch in zip(cases, reports, wrong):
+        one = ET.SubElement(suite, "testcase", classname=f"lab.corpus.{lab}", name=case.path.name, time=f"{report.elapsed:.1f}")
+        props = ET.SubElement(one, "properties")
+        failed = [c.name for _, checks in report.phases for c in checks if not c.passed]
+        for key, value in (("expected", case.verdict), ("verdict", "PASS" if report.passed else "FAIL"),
+                           ("failed_checks", json.dumps(failed)), ("why", case.why)):
+            ET.SubElement(props, "property", name=key, value=value)
+        if mismatch:
+            ET.SubElement(one, "failure", message="; ".join(mismatch)).text = report.text()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

@@ -55,6 +55,10 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("lab.corpus", "rsync-dirlinks", "--only", "zzz"), "no corpus script of rsync-dirlinks matches 'zzz' (its scripts: "),
         (("lab.start", "--help"), "--help after a task is read as its argument; help on a task: ./run --help lab.start"),
         (("lab.hint", "-h"), "-h after a task is read as its argument; help on a task: ./run --help lab.hint"),
+        (("test", "--lanes", "x"), "--lanes must be a whole number from 1 up, not 'x'"),
+        (("test", "--lanes", "0"), "--lanes must be a whole number from 1 up, not '0'"),
+        (("test", "--unit", "--deadline", "soon"), "--deadline must be a whole number from 1 up, not 'soon'"),
+        (("lab.test", "rsync-dirlinks", "--repeat", "-1"), "--repeat must be a whole number from 1 up, not '-1'"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:
@@ -218,3 +222,31 @@ def test_a_domain_defined_again_after_its_removal_is_removed_again(tmp_path, mon
     m.destroy()
     assert hv.vms(m.domain) == []
     assert "is back after its removal (a late definition): removing it again" in capsys.readouterr().err
+
+
+def test_every_option_means_one_thing_and_says_what() -> None:
+    """Long options only (invoke's own short flags gave ``-p`` to --platform in one task and to
+    --pytest in another), and help text for every option of every task."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("yk_tasks", paths.REPO / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    seen = 0
+    for name in tasks.ns.task_names:
+        for arg in tasks.ns[name].get_arguments():
+            seen += 1
+            assert all(len(n) > 1 for n in arg.names), f"{name}: --{arg.name} has a short flag {arg.names}"
+            assert arg.help, f"{name}: --{arg.name} has no help text"
+    assert seen > 60
+
+
+def test_json_is_json_lines_in_every_task_that_prints_rows(tmp_path) -> None:
+    labs, plats = len(catalogue.labs()), len(catalogue.platforms())
+    for args, count in ((("lab.list", "--json"), labs), (("lab.list", "--trainee", "--json"), labs), (("box.list", "--json"), plats)):
+        done = invoke(*args, work=tmp_path)
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(rows) == count and all(isinstance(r, dict) for r in rows), args
+    trainees = invoke("lab.list", "--trainee", "--json", work=tmp_path).stdout
+    assert "apparmor" not in trainees and "rsync" not in trainees, "the trainees' catalogue names no cause"
