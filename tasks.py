@@ -226,7 +226,7 @@ def ssh(c, name, platform=None, trainee=None, machine=None):
     os.execvp(argv[0], argv)
 
 
-@task(help={"name": "a lab, or 'all': every yk- VM, then libvirtd and the lab network namespace",
+@task(help={"name": "a lab, or 'all': every VM of this checkout, then libvirtd and the lab network unless another checkout has VMs",
             "trainee": "only that trainee's lab VMs"})
 @friendly
 @as_root

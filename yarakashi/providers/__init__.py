@@ -4,7 +4,7 @@ A provider module holds a class with the methods of :class:`Provider` and an ins
 called ``PROVIDER``. Hard stop, power cycle, console keys, reading a stopped disk, snapshots,
 clean-up of what Vagrant leaves, the box format and its preload: nothing outside the module
 asks which hypervisor runs a VM. Adding a provider is adding a module here, its name in
-:data:`MODULES` and :data:`TOOLS`, and its block in ``Vagrantfile.j2`` (README "Adding a provider").
+:data:`MODULES` and :data:`TOOLS`, and its block in ``Vagrantfile.j2`` (docs/extending.md, "Adding a provider").
 
 >>> sorted(MODULES)
 ['libvirt', 'virtualbox']
