@@ -1,7 +1,10 @@
-"""Shared pytest settings: lab tests need root and are marked ``lab``."""
+"""Shared pytest settings: lab tests need root, are marked ``lab``, and run only when asked
+(``--lab``, or ``YARAKASHI_LAB_TESTS=1`` as ``./run test`` and ``./run lab.test`` set it): a bare
+``pytest`` in a checkout boots nothing."""
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
@@ -22,15 +25,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test under tests/lab/ as a lab test."""
+    """Mark every test under tests/lab/ as a lab test, skipped unless real VMs were asked for."""
+    asked = config.getoption("--lab") or os.environ.get("YARAKASHI_LAB_TESTS") == "1"
+    skip = pytest.mark.skip(reason="boots real VMs: run it with --lab (./run test and ./run lab.test do)")
     for item in items:
         if "/tests/lab/" in str(item.path):
             item.add_marker(pytest.mark.lab)
+            if not asked:
+                item.add_marker(skip)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--start-timeout N``: workshop mode for apparmor-cache (the real wait is 900 s).
+    """``--lab``: run the real-VM tests too. ``--start-timeout N``: workshop mode for apparmor-cache (the real wait is 900 s).
     ``--oom-wait N``: how long memory-engine waits for the kernel's own OOM kill (default 180 s)."""
+    parser.addoption("--lab", action="store_true", help="run the real-VM tests under tests/lab (they boot VMs, as root)")
     parser.addoption(
         "--start-timeout",
         type=int,

@@ -101,7 +101,7 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
         xml = report_dir / f"lane-{n}.xml"
         xml.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "pytest", "-s", "-v", f"--junitxml={xml}", *group, *extra]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "YARAKASHI_LANE": str(n)}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "YARAKASHI_LANE": str(n), "YARAKASHI_LAB_TESTS": "1"}
         proc = subprocess.Popen(cmd, cwd=paths.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append((proc, xml))
         pump = threading.Thread(target=_pump, args=(n, proc), daemon=True)

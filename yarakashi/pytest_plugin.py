@@ -15,6 +15,7 @@ The VMs need root, like every yarakashi command.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def yarakashi_check(request: pytest.FixtureRequest) -> Callable[..., verdict.Rep
     def check(lab: str, fix: str | Path, platform: str | None = None, instance: str | None = None) -> verdict.Report:
         script = Path(fix) if Path(fix).is_absolute() else Path(request.path).parent / fix
         try:
-            on = target.resolve(lab, platform or config.getoption("yarakashi_platform"), instance=instance or f"pytest-{next(_numbers)}")
+            # Unique among processes at once (pytest-xdist workers, two jobs on one checkout): the pid.
+            mine = instance or f"pytest-{os.getpid()}-{next(_numbers)}"
+            on = target.resolve(lab, platform or config.getoption("yarakashi_platform"), instance=mine)
             [report] = checks.check(on, [script], "failed" if config.getoption("yarakashi_keep_failed") else "never",
                                     fix_bound=config.getoption("yarakashi_fix_bound"))
         except YarakashiError as exc:

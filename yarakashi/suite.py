@@ -10,6 +10,7 @@ test VMs of this checkout are left.
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -161,7 +162,8 @@ def pytest(args: list[str]) -> int:
     """Run pytest from the project's environment; returns its exit code."""
     cmd = [sys.executable, "-m", "pytest", *args]
     say("running " + " ".join(cmd[2:]))
-    return failures.wait_children([subprocess.Popen(cmd, cwd=paths.REPO)])[0]
+    env = {**os.environ, "YARAKASHI_LAB_TESTS": "1"}  # the real-VM tests run only when asked (tests/conftest.py)
+    return failures.wait_children([subprocess.Popen(cmd, cwd=paths.REPO, env=env)])[0]
 
 
 def split_pytest_args(text: str) -> list[str]:

@@ -31,7 +31,7 @@ def test_a_second_caller_is_refused_while_one_acts_on_a_vm(monkeypatch, tmp_path
     monkeypatch.setattr(paths, "WORK", tmp_path)
     m = target.machines(target.resolve("rsync-dirlinks", "debian12-merged"))[0]
     with target.hold(m):
-        with pytest.raises(target.Busy, match=rf"^rsync-dirlinks on debian12-merged \(main\) is busy: pid \d+ acts on it; try again"):
+        with pytest.raises(target.Busy, match=r"^rsync-dirlinks on debian12-merged \(main\) is busy: pid \d+ acts on it; try again"):
             with target.hold(m):
                 pass
         other = target.machines(target.resolve("rsync-dirlinks", "debian11-split"))[0]

@@ -250,3 +250,13 @@ def test_json_is_json_lines_in_every_task_that_prints_rows(tmp_path) -> None:
         assert len(rows) == count and all(isinstance(r, dict) for r in rows), args
     trainees = invoke("lab.list", "--trainee", "--json", work=tmp_path).stdout
     assert "apparmor" not in trainees and "rsync" not in trainees, "the trainees' catalogue names no cause"
+
+
+def test_a_bare_pytest_in_a_checkout_boots_nothing() -> None:
+    """The real-VM tests run only when asked (``--lab``, or ``./run test``): a bare ``pytest``
+    collects them and skips every one, before any fixture could make a VM."""
+    env = {k: v for k, v in os.environ.items() if k != "YARAKASHI_LAB_TESTS"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/lab"], cwd=paths.REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    last = done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 0 and " skipped" in last and "passed" not in last and "error" not in last, done.stdout[-2000:]
