@@ -1,6 +1,6 @@
-"""The pytest plugin as another project uses it: installed into a virtualenv of its own with
-pip, a downstream test file that asks for the ``yarakashi_check`` fixture judges that project's
-deploy script on a real VM."""
+"""The pytest plugin as another project uses it: installed with pip into a virtualenv of its own
+that already pins an older pytest (the pin stays), a downstream test file that asks for the
+``yarakashi_check`` fixture judges that project's deploy script on a real VM."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from .conftest import CREATED
 #: For the lane scheduler (yarakashi.lanes): a venv, one fresh VM, one reboot.
 TEST_MINUTES = 3  # 142 s measured in a whole suite run (bench/results.md)
 
+#: The downstream project's own pin, older than the pytest of yarakashi's requirements.txt.
+DOWNSTREAM_PYTEST = "8.4.2"
+
 #: The downstream project's deploy: a right fix of the lab's corpus (the unit under /etc/systemd/system).
 DEPLOY = paths.LABS / "rsync-dirlinks" / "fixes" / "install-under-etc.sh"
 
@@ -34,10 +37,15 @@ def test_our_deploy_survives_merged_usr(yarakashi_check):
 def test_a_downstream_project_judges_its_deploy_with_the_plugin(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-e", str(paths.REPO)],
-                               capture_output=True, text=True, timeout=900)
+    pip = [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
+    pinned = subprocess.run([*pip, f"pytest=={DOWNSTREAM_PYTEST}"], capture_output=True, text=True, timeout=900)
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    installed = subprocess.run([*pip, "-e", str(paths.REPO)], capture_output=True, text=True, timeout=900)
     shutil.rmtree(paths.REPO / "yarakashi.egg-info", ignore_errors=True)  # setuptools' by-product in the checkout
     assert installed.returncode == 0, installed.stdout + installed.stderr
+    kept = subprocess.run([str(venv / "bin" / "python"), "-c", "import pytest; print(pytest.__version__)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert kept == DOWNSTREAM_PYTEST, f"installing yarakashi changed the project's pytest {DOWNSTREAM_PYTEST} to {kept}"
     project = tmp_path / "downstream"
     project.mkdir()
     shutil.copy(DEPLOY, project / "deploy.sh")
