@@ -260,3 +260,17 @@ def test_a_bare_pytest_in_a_checkout_boots_nothing() -> None:
                           capture_output=True, text=True, timeout=300)
     last = done.stdout.strip().splitlines()[-1]
     assert done.returncode == 0 and " skipped" in last and "passed" not in last and "error" not in last, done.stdout[-2000:]
+
+
+def test_the_yarakashi_command_runs_the_tasks_of_its_checkout_or_says_in_one_line_it_has_none(tmp_path) -> None:
+    """The console script of an installed package: the checkout's tasks; without a checkout one line, exit 2."""
+    env = {**os.environ, "PYTHONPATH": str(paths.REPO), "YARAKASHI_WORK": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "yarakashi.console", "lab.list", "--trainee"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "./run lab.start db-stops-after-reboot" in done.stdout, done.stderr
+    env["YARAKASHI_HOME"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "yarakashi.console", "lab.list"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"error: no yarakashi checkout at {tmp_path} (labs/ and tasks.py): install it editable "
+                                   "from a checkout (pip install -e /path/to/yarakashi) or set YARAKASHI_HOME to one")
