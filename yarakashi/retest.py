@@ -143,7 +143,7 @@ def run(target: Target, spec: Spec, power_cycle: Callable[[], object] | None = N
         ok, before = read_data(target, spec)
         if not ok:
             raise YarakashiError(f"the data command fails before the reboot: {before}")
-    if reboot:
+    if power_cycle is not None:
         start = time.monotonic()
         try:
             power_cycle()

@@ -18,7 +18,7 @@ import time
 
 from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, model, paths, providers, vagrantfile, verdict
 from yarakashi.coreseconds import CoreSeconds
-from yarakashi.machine import TEST_PREFIX, workdir_machines
+from yarakashi.machine import TEST_PREFIX, Machine, workdir_machines
 from yarakashi.progress import say
 
 
@@ -84,7 +84,7 @@ def observe(lab: model.Lab, platform: str) -> int:
         raise YarakashiError(f"lab {lab.name} states no expectation for {platform} ([expect.{platform}] in lab.toml)")
     before = lab.check[:lab.check.index("fix")]
     fixes = [checking.Fix(NO_FIX if s in before else lab.script(s, platform)) for s in steps]
-    reports = checking.check(lab.name, fixes, platform, instance="observe")
+    reports = checking.check(Machine(lab, catalogue.platform(platform), "observe"), fixes)
     print(observed_table(lab, platform, steps, reports))
     return int(bool(mismatches(lab, platform, steps, reports)))
 

@@ -41,7 +41,7 @@ BAD_IDLE, BAD_CONN = "packets.go:122: closing bad idle connection: ", "connectio
 def denied(vm: Machine) -> list[str]:
     """This boot's kernel log lines where AppArmor denied mariadbd something (from the ring
     buffer and the journal: either can lack a line)."""
-    return [line.text for line in kernlog.read(vm)[0] if DENIED.search(line.text)]
+    return [line.text for line in kernlog.read(vm.guest)[0] if DENIED.search(line.text)]
 
 
 def new_server_denied(vm: Machine, old: str) -> str | None:

@@ -105,7 +105,7 @@ def tables(vm: Machine) -> dict[str, tuple[str, int]]:
 
 def kernel_lines(vm: Machine) -> list[kernlog.Line]:
     """This boot's kernel messages, from the ring buffer and the journal (either may lack one)."""
-    return kernlog.read(vm)[0]
+    return kernlog.read(vm.guest)[0]
 
 
 def digest(vm: Machine) -> str:

@@ -138,9 +138,10 @@ def test_an_ubuntu_platform_is_observed_and_compared_with_the_stated_verdicts(mo
 
     asked: list[list[checking.Fix]] = []
 
-    def fake_check(lab, fixes, platform, instance="check", **_):
+    def fake_check(m, fixes, **_):
+        assert (m.lab.name, m.platform.name, m.instance) == ("apparmor-cache", "ubuntu-18.04", "observe")
         asked.append(list(fixes))
-        return [verdict.Report("lab.check", lab, [("verify", [verdict.Check("x", "1", "1" if ok else "2", ok)])])
+        return [verdict.Report("lab.check", m.lab.name, [("verify", [verdict.Check("x", "1", "1" if ok else "2", ok)])])
                 for ok in observed]
 
     monkeypatch.setattr(checking, "check", fake_check)
