@@ -13,7 +13,7 @@ from pathlib import Path
 from yarakashi import catalogue, paths
 from yarakashi.machine import Machine
 
-from .conftest import CREATED
+from .conftest import CREATED, LIBVIRT
 
 #: For the lane scheduler (yarakashi.lanes): a venv, one fresh VM, one reboot.
 TEST_MINUTES = 3  # 142 s measured in a whole suite run (bench/results.md)
@@ -28,9 +28,12 @@ DOWNSTREAM_TEST = '''
 import json
 
 def test_our_deploy_survives_merged_usr(yarakashi_check):
-    report = yarakashi_check("rsync-dirlinks", fix="deploy.sh", instance="test-plugin")
+    report = yarakashi_check("rsync-dirlinks", fix="deploy.sh", instance="test-plugin", keep=True)
     print("VERDICT " + json.dumps(report.to_dict()))
     assert report.passed, report.text()
+    host = yarakashi_check.host  # the judged VM, kept until this test ends
+    assert host.file("/etc/systemd/system/mysql.service").is_file and host.file("/lib").is_symlink
+    print("HOST ASSERTED")
 '''
 
 
@@ -51,12 +54,14 @@ def test_a_downstream_project_judges_its_deploy_with_the_plugin(tmp_path: Path) 
     shutil.copy(DEPLOY, project / "deploy.sh")
     (project / "test_deploy.py").write_text(DOWNSTREAM_TEST)
     plat = "debian12-merged"
-    CREATED.add(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform(plat), "test-plugin").domain)
+    domain = Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform(plat), "test-plugin").domain
+    CREATED.add(domain)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
     done = subprocess.run([str(venv / "bin" / "pytest"), "-s", "-p", "no:cacheprovider", f"--yarakashi-platform={plat}",
                            "test_deploy.py"], cwd=project, env=env, capture_output=True, text=True, timeout=2400)
     print(done.stdout[-4000:], done.stderr[-2000:])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "1 passed" in done.stdout
+    assert "1 passed" in done.stdout and "HOST ASSERTED" in done.stdout
     verdict_line = next(line for line in done.stdout.splitlines() if line.startswith("VERDICT "))
     assert '"verdict": "PASS"' in verdict_line and '"lab": "rsync-dirlinks"' in verdict_line
+    assert LIBVIRT.vms(domain) == [], "the kept VM goes when the downstream test ends"

@@ -28,7 +28,7 @@ def check(t: Target, fixes: list[Path], keep: str = "never", fix_bound: int = ch
     ``keep_state``: keep the VM stopped with its saved state for the next check; ``fresh``:
     remove a kept one first.
     """
-    m = _check_vm(t)
+    m = check_vm(t)
     chosen = [checking.Fix(f, fix_bound) for f in fixes] or [checking.Fix(None, fix_bound)]
     checking.refuse(t.lab, chosen)
     with target.hold(m):
@@ -37,8 +37,12 @@ def check(t: Target, fixes: list[Path], keep: str = "never", fix_bound: int = ch
         return checking.check(m, chosen, keep, verify_wait, keep_state=keep_state)
 
 
-def _check_vm(t: Target) -> Machine:
-    """The VM a check of ``t`` makes (or finds kept): its own instance, ``check`` by default."""
+def check_vm(t: Target) -> Machine:
+    """The VM a check of ``t`` makes (or finds kept): its own instance, ``check`` by default.
+
+    >>> check_vm(target.resolve("rsync-dirlinks")).instance
+    'check'
+    """
     t = target.check_platform(replace(t, instance="check") if t.instance == "main" else t)
     return target.machines(t)[0]
 
@@ -71,7 +75,7 @@ def run_corpus(t: Target, only: str | None = None, verify_wait: int = 300, keep_
     """``lab.corpus``: every script of the fix corpus through ``lab.check`` from one saved state
     (``t.instance`` ``main`` means the ``corpus`` VM); ``each`` is told each case's report as it ends."""
     cases = corpus_cases(t, only)
-    m = _check_vm(replace(t, instance="corpus") if t.instance == "main" else t)
+    m = check_vm(replace(t, instance="corpus") if t.instance == "main" else t)
     done: list[verdict.Report] = []
 
     def judged(report: verdict.Report) -> None:
