@@ -15,12 +15,9 @@ Examples::
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
-from typing import Any
 
-import invoke
 from invoke import Collection
 from invoke.exceptions import Exit
 
@@ -28,28 +25,7 @@ from yarakashi import boxes, catalogue, checking, cli, model, paths, suite, work
 from yarakashi import corpus as corpus_lib
 from yarakashi.app import checks, room, vms
 from yarakashi.app.target import resolve
-from yarakashi.cli import as_root, friendly, need_root, positive_int
-
-#: Help for the arguments most tasks take, given where a task says nothing else.
-COMMON_HELP = {"name": "a lab: its name or the trainees' name for it (./run lab.list)",
-               "platform": "a platform (./run box.list)",
-               "json": "print JSON Lines: one JSON object a line"}
-
-
-def task(*args: Any, **kwargs: Any) -> Any:
-    """invoke's ``@task`` with long options only, so that an option means one thing in every task
-    (with invoke's own short flags ``-p`` was --platform in one task and --pytest in another), and
-    with :data:`COMMON_HELP` where a task gives none."""
-
-    def make(fn: Any) -> Any:
-        names = inspect.signature(fn).parameters
-        helps = {**{k: v for k, v in COMMON_HELP.items() if k in names}, **kwargs.pop("help", {})}
-        return invoke.task(fn, auto_shortflags=False, help=helps, **kwargs)
-
-    if args and callable(args[0]):
-        return make(args[0])
-    return make
-
+from yarakashi.cli import as_root, friendly, need_root, positive_int, task
 
 PLATFORM = {"platform": "one of the lab's platforms (default: all of them, or the one that exists)"}
 

@@ -11,6 +11,7 @@ these to invoke; the operations themselves are in :mod:`yarakashi.app`.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import subprocess
@@ -20,11 +21,33 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import invoke
 from invoke.exceptions import Exit
 
 from yarakashi import YarakashiError, checking, failures, model, timeline
 from yarakashi.app import room, vms
 from yarakashi.verdict import Report, write_junit
+
+
+#: Help for the arguments most tasks take, given where a task says nothing else.
+COMMON_HELP = {"name": "a lab: its name or the trainees' name for it (./run lab.list)",
+               "platform": "a platform (./run box.list)",
+               "json": "print JSON Lines: one JSON object a line"}
+
+
+def task(*args: Any, **kwargs: Any) -> Any:
+    """invoke's ``@task`` with long options only, so that an option means one thing in every task
+    (with invoke's own short flags ``-p`` was --platform in one task and --pytest in another), and
+    with :data:`COMMON_HELP` where a task gives none."""
+
+    def make(fn: Any) -> Any:
+        names = inspect.signature(fn).parameters
+        helps = {**{k: v for k, v in COMMON_HELP.items() if k in names}, **kwargs.pop("help", {})}
+        return invoke.task(fn, auto_shortflags=False, help=helps, **kwargs)
+
+    if args and callable(args[0]):
+        return make(args[0])
+    return make
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
