@@ -76,7 +76,7 @@ def guest_home(env: dict[str, str], lab: str = LAB, instance: str = "main") -> l
 def test_a_trainee_walks_through_the_lab_from_start_to_a_passing_fix(trainee) -> None:
     started = invoke(trainee, "lab.start", TRAINEE, "--start-timeout", "120", "--lang", "ja")
     assert started.returncode == 0, started.stderr[-2000:]
-    assert started.stdout.startswith("# ブリーフ: 5 回通った再起動試験")
+    assert started.stdout.startswith("# 問題文: 5 回通った再起動試験")
     assert "ワークショップ設定: mariadb.service の起動待ちは本来の 15min ではなく 120 秒" in started.stdout
     assert "時間を計り始めました" in started.stdout
     assert not {"yarakashi", "yarakashi-steps"} & set(guest_home(trainee)), "the lab's files were left in the guest"
