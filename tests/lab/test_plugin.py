@@ -16,7 +16,7 @@ from yarakashi import paths, providers
 from .conftest import LIBVIRT
 
 #: For the lane scheduler (yarakashi.lanes): a venv, two fresh VMs at once, a reboot each.
-TEST_MINUTES = 4  # one VM took 142 s in a whole suite run (bench/results.md); two at once, estimated
+TEST_MINUTES = 4  # 229 s measured alone, two VMs at once (bench/results.md)
 
 #: The downstream project's own pin, older than the pytest of yarakashi's requirements.txt.
 DOWNSTREAM_PYTEST = "8.4.2"
