@@ -76,7 +76,16 @@ def instance(trainee: str | None) -> str:
 
 def trainee(m: Machine) -> str:
     """The trainee whose lab ``m`` is ('' for the default one)."""
-    return m.instance.removeprefix(TRAINEE_PREFIX) if m.instance.startswith(TRAINEE_PREFIX) else ""
+    return trainee_of(m.instance)
+
+
+def trainee_of(instance: str) -> str:
+    """The trainee an instance is for, :func:`instance` read back ('' for none).
+
+    >>> trainee_of(instance("alice")), trainee_of("main")
+    ('alice', '')
+    """
+    return instance.removeprefix(TRAINEE_PREFIX) if instance.startswith(TRAINEE_PREFIX) else ""
 
 
 def called(m: Machine) -> str:

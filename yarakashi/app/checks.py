@@ -37,13 +37,13 @@ def check(t: Target, fixes: list[Path], keep: str = "never", fix_bound: int = ch
         return checking.check(m, chosen, keep, verify_wait, keep_state=keep_state)
 
 
-def check_vm(t: Target) -> Machine:
-    """The VM a check of ``t`` makes (or finds kept): its own instance, ``check`` by default.
+def check_vm(t: Target, default: str = "check") -> Machine:
+    """The VM a check of ``t`` makes (or finds kept): ``t``'s own instance, or ``default`` for ``main``.
 
-    >>> check_vm(target.resolve("rsync-dirlinks")).instance
-    'check'
+    >>> check_vm(target.resolve("rsync-dirlinks")).instance, check_vm(target.resolve("rsync-dirlinks"), "corpus").instance
+    ('check', 'corpus')
     """
-    t = target.check_platform(replace(t, instance="check") if t.instance == "main" else t)
+    t = target.check_platform(replace(t, instance=default) if t.instance == "main" else t)
     return target.machines(t)[0]
 
 
@@ -75,7 +75,7 @@ def run_corpus(t: Target, only: str | None = None, verify_wait: int = 300, keep_
     """``lab.corpus``: every script of the fix corpus through ``lab.check`` from one saved state
     (``t.instance`` ``main`` means the ``corpus`` VM); ``each`` is told each case's report as it ends."""
     cases = corpus_cases(t, only)
-    m = check_vm(replace(t, instance="corpus") if t.instance == "main" else t)
+    m = check_vm(t, "corpus")
     done: list[verdict.Report] = []
 
     def judged(report: verdict.Report) -> None:

@@ -36,7 +36,7 @@ class Target:
     @property
     def trainee(self) -> str:
         """The trainee's name given at the door, '' when none."""
-        return self.instance.removeprefix(workshop.TRAINEE_PREFIX) if self.instance.startswith(workshop.TRAINEE_PREFIX) else ""
+        return workshop.trainee_of(self.instance)
 
 
 def resolve(lab: str, platform: str | None = None, trainee: str | None = None, host: str | None = None,

@@ -20,9 +20,10 @@ def up(t: Target) -> list[Machine]:
     """Bring up the lab's VMs (building missing boxes first) with its other servers; interrupted
     or cancelled, it removes them all."""
     made_ones: list[Machine] = []
+    wanted = machines(t)
     try:
-        boxes.build_ahead([m.platform for m in machines(t)])
-        for m in machines(t):
+        boxes.build_ahead([m.platform for m in wanted])
+        for m in wanted:
             with hold(m):
                 m.up()  # removes its own half-made VM
                 made_ones.append(m)  # its destroy removes its other machines too
