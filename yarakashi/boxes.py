@@ -24,19 +24,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import vagrant
 
 from yarakashi import YarakashiError, catalogue, failures, model, paths, providers
 from yarakashi.progress import say
-from yarakashi.providers.libvirt import Libvirt
-from yarakashi.providers.libvirt_pool import box_image
 from yarakashi.teelog import tee, tee_cm
+
+if TYPE_CHECKING:
+    from yarakashi.providers.libvirt import Libvirt
 
 BUILD_SCRIPTS = ("provisioning/box/build.sh", "provisioning/box/firstboot.sh", "provisioning/box/lean-boot.sh")
 
 
-def libvirt() -> Libvirt:
+def libvirt() -> "Libvirt":
     """The offline boxes are libvirt boxes (qcow2): that provider keeps their pool copies."""
     return providers.get("libvirt")
 
@@ -44,6 +46,20 @@ def libvirt() -> Libvirt:
 def box_dir(plat: model.Platform) -> Path:
     """Where a platform's box is built and its input stamp kept."""
     return paths.STATE / "boxes" / plat.name
+
+
+def box_image(plat: model.Platform) -> Path:
+    """The disk image of an offline (libvirt) box as Vagrant keeps it (present once ``vagrant box add`` ran)."""
+    return paths.vagrant_home() / "boxes" / vagrant_dir_name(plat) / "0" / "libvirt" / "box.img"
+
+
+def vagrant_dir_name(plat: model.Platform) -> str:
+    """The box's name as Vagrant and vagrant-libvirt spell it in file and volume names.
+
+    >>> vagrant_dir_name(catalogue.platform("debian12-merged"))
+    'yarakashi-VAGRANTSLASH-debian12-merged'
+    """
+    return plat.box.replace("/", "-VAGRANTSLASH-")
 
 
 def build_env(plat: model.Platform) -> dict[str, str]:
@@ -139,7 +155,10 @@ def ensure(plat: model.Platform, force: bool = False, into: "providers.Provider 
             _build(plat)
         else:
             say(f"box {plat.box} is current (inputs {input_key(plat)})")
-        (into or libvirt()).preload_box(plat)
+        if (into or libvirt()).preload_box(plat):  # no older build's copy: no VM boots that build's kernel
+            for old in box_dir(plat).glob("boot-*"):
+                if old.name != f"boot-{input_key(plat)}":
+                    shutil.rmtree(old)
         return built
 
 
@@ -172,24 +191,20 @@ def _build(plat: model.Platform) -> None:
     key = input_key(plat)  # the stamp must describe the inputs this build really used
     env = {**os.environ, **build_env(plat), "YK_OUT": str(out), "YK_CACHE": str(paths.CACHE)}
     start = time.monotonic()
-    with failures.step(f"building box {plat.box} (debootstrap, first boot)", log), tee(log) as fh:
-        subprocess.run([str(paths.REPO / BUILD_SCRIPTS[0])], env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
     box_file = out / f"{plat.name}.box"
-    with tarfile.open(box_file, "w") as tar:
-        for name in ("box.img", "metadata.json", "Vagrantfile", "vagrant_key"):
-            tar.add(out / name, arcname=name)
-    (out / "box.img").unlink()
-    with failures.step(f"vagrant box add {plat.box}", log):
+    with failures.step(f"building box {plat.box} (debootstrap, first boot, vagrant box add)", log):
+        with tee(log) as fh:
+            subprocess.run([str(paths.REPO / BUILD_SCRIPTS[0])], env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
+        with tarfile.open(box_file, "w") as tar:
+            for name in ("box.img", "metadata.json", "Vagrantfile", "vagrant_key"):
+                tar.add(out / name, arcname=name)
+        (out / "box.img").unlink()
         vagrant.Vagrant(out_cm=tee_cm(log), err_cm=tee_cm(log)).box_add(plat.box, str(box_file), force=True)
     box_file.unlink()
     shutil.rmtree(out / f"boot-{key}", ignore_errors=True)
     (out / "boot").rename(out / f"boot-{key}")
-    _stamp(plat).write_text(key + "\n")  # built: a failure in the clean-up below must not cost the box
+    _stamp(plat).write_text(key + "\n")
     say(f"box {plat.box} built in {time.monotonic() - start:.0f} s")
-    if libvirt().drop_old_box_copies(plat):
-        for old in out.glob("boot-*"):
-            if old.name != f"boot-{key}":
-                shutil.rmtree(old)
 
 
 def forget(plat: model.Platform) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from yarakashi import catalogue, failures, model, paths, vagrantfile, verdict
-from yarakashi.progress import say
+from yarakashi.progress import Timeout, say
 from yarakashi.teelog import tee
 from yarakashi.vagrantfile import GUEST_LAB_DIR
 
@@ -81,11 +81,38 @@ class StepRun:
 
 
 class Runner:
-    """A lab VM's scripted steps, run over SSH as root: ``m.steps.run("prepare")``, and its
-    read-only ``verify`` (:class:`~yarakashi.machine.Machine` has one as ``steps``)."""
+    """A lab VM's scripted steps, run over SSH as root: ``m.steps.run("prepare")``, its
+    read-only ``verify``, and a part of the check list ``m.steps.through(["reboot", "verify"], ["fix"])``
+    (:class:`~yarakashi.machine.Machine` has one as ``steps``)."""
 
     def __init__(self, m: Machine):
         self.m = m
+
+    def through(self, steps: list[str], done: list[str], verify_wait: int = 300) -> list[tuple[str, list[verdict.Check]]]:
+        """Run ``steps`` of the lab's check list (``done`` ran before them): a real reboot, a
+        scripted step, or ``verify``; the verify phases, up to the first that fails. A reboot
+        that does not come back is a failed check (a fix that breaks the boot), not an error."""
+        phases: list[tuple[str, list[verdict.Check]]] = []
+        for step in steps:
+            if step == "reboot":
+                try:
+                    self.m.reboot()
+                except (Timeout, failures.ToolFailed) as exc:
+                    phases.append((f"reboot (after {' -> '.join(done)})", [verdict.Check(
+                        "back over SSH after a real reboot", "a new boot answers", f"{exc}", False,
+                        "the server must come back from a reboot: the organisers' test starts with one")]))
+                    say(f"{phases[-1][0]}:\n{verdict.table(phases[-1][1])}")
+                    break
+            elif step == "verify":
+                checks = self.verify(wait=verify_wait)
+                phases.append((f"verify (after {' -> '.join(done)})", checks))
+                say(f"{phases[-1][0]}:\n{verdict.table(checks)}")
+                if not verdict.passed(checks):
+                    break
+            else:
+                self.run(step, check=step != "break")
+            done = [*done, step]
+        return phases
 
     def run(self, phase: str, check: bool = True) -> StepRun:
         """Upload the lab's files and run a scripted phase (prepare, break, fix) as root, over SSH.
@@ -113,8 +140,7 @@ class Runner:
         try:
             with failures.step(f"{phase} of {self.m.name}", self.m.log):
                 say(f"running {phase} of {self.m.lab.name} on {self.m.platform.name} ({self.m.instance})")
-                own = Path(step.upload) if step.upload else self.m.lab.script(phase, self.m.platform.name)
-                self.m.guest.upload(home, files, leave_out=not_sent(own, self.m.lab))
+                self.m.guest.upload(home, files, leave_out=not_sent(self.m.lab, self.m.platform.name, phase, step.upload))
                 with tee(self.m.log, f"[{self.m.lab.name}/{self.m.platform.name}/{self.m.instance}] ") as sink:
                     sink.write(f"==> default: running {phase}: {step.script}\n")
                     code = self.m.guest.stream(command, sink, step.bound + 120 if step.bound else None)
@@ -136,6 +162,7 @@ class Runner:
         ``wait`` bounds how long it waits for the boot to finish. A guest where no session
         opens fails a check of its own, with the reason.
         """
+        leave_out = not_sent(self.m.lab, self.m.platform.name, "verify")
         own = self.m.lab.script("verify", self.m.platform.name)
         script = shlex.quote(f"{GUEST_LAB_DIR}/{own.resolve().relative_to(paths.PROVISIONING).as_posix()}")
         command = (f"sudo YK_LAB_DIR={GUEST_LAB_DIR} YK_VERIFY_JSON=1 YK_VERIFY_WAIT={int(wait)} bash {script}"
@@ -146,7 +173,7 @@ class Runner:
             say(f"verify on {self.m.name} (waits up to {wait} s for the boot to finish)")
             try:  # the new session the organisers would open: the upload's
                 self.m.guest.upload(home, {posixpath.relpath(GUEST_LAB_DIR, home): paths.PROVISIONING},
-                                  leave_out=not_sent(own, self.m.lab))
+                                  leave_out=leave_out)
             except failures.ToolFailed as exc:
                 return [verdict.Check("new SSH session", "opens", failures.tail(str(exc)) or "closed at once", False, unable)]
             done = self.m.guest.ssh(command, timeout=wait + 120)
@@ -158,9 +185,19 @@ class Runner:
             "the verify script could not run")]
 
 
-def not_sent(own: Path, lab: model.Lab) -> frozenset[Path]:
-    """What a step of ``lab`` does not send to its guest: every step script but ``own`` (any
-    lab's), the other labs' files, and what only the host uses."""
+def not_sent(lab: model.Lab, platform: str, phase: str, upload: str | None = None) -> frozenset[Path]:
+    """What ``phase`` of ``lab`` on ``platform`` does not send to its guest: every step script but
+    its own (``upload``, a fix of the user's, else the lab's), the other labs' files, and what
+    only the host uses.
+
+    >>> from yarakashi import catalogue
+    >>> lab = catalogue.lab("rsync-dirlinks")
+    >>> lab.script("verify", "debian12-merged") in not_sent(lab, "debian12-merged", "verify")
+    False
+    >>> lab.script("fix", "debian12-merged") in not_sent(lab, "debian12-merged", "verify")
+    True
+    """
+    own = Path(upload) if upload else lab.script(phase, platform)
     scripts = {other.script(step, plat) for other in catalogue.labs().values() for plat in other.platforms
                for step in other.steps_for(plat)}
     others = {paths.PROVISIONING / name for name in catalogue.labs() if name != lab.name}

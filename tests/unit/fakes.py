@@ -68,5 +68,6 @@ class FakeHypervisor:
         self.acts += [("sweep", n) for n in gone]
         return gone
 
-    def preload_box(self, plat: object) -> None:
+    def preload_box(self, plat: object) -> bool:
         self.acts.append(("preload_box", getattr(plat, "name", "")))
+        return False

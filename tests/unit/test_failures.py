@@ -68,7 +68,7 @@ def test_the_box_build_failing_names_the_log(tmp_path, monkeypatch) -> None:
     with pytest.raises(failures.ToolFailed) as caught:
         boxes._build(plat)
     assert str(caught.value) == (
-        "building box yarakashi/debian12-merged (debootstrap, first boot) failed: build.sh exited 1: "
+        "building box yarakashi/debian12-merged (debootstrap, first boot, vagrant box add) failed: build.sh exited 1: "
         f"I: Retrieving InRelease | E: Couldn't download packages: systemd; log: {boxes.box_dir(plat) / 'build.log'}")
 
 

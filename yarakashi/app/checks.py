@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from yarakashi import YarakashiError, checking, corpus, guest, model, retest, verdict, workshop
+from yarakashi import YarakashiError, checking, corpus, guest, model, retest, verdict
 from yarakashi.app import target
 from yarakashi.app.target import Target
 from yarakashi.machine import Machine
@@ -30,11 +30,8 @@ def check(t: Target, fixes: list[Path], keep: str = "never", fix_bound: int = ch
     """
     m = check_vm(t)
     chosen = [checking.Fix(f, fix_bound) for f in fixes] or [checking.Fix(None, fix_bound)]
-    checking.refuse(t.lab, chosen)
     with target.hold(m):
-        if fresh:
-            m.destroy()
-        return checking.check(m, chosen, keep, verify_wait, keep_state=keep_state)
+        return checking.check(m, chosen, keep, verify_wait, keep_state=keep_state, fresh=fresh)
 
 
 def check_vm(t: Target, default: str = "check") -> Machine:
@@ -52,13 +49,7 @@ def check_mine(t: Target, verify_wait: int = 300) -> verdict.Report:
     steps after the fix; in a workshop the time and hints used go into the report."""
     m = target.existing(t)
     with target.hold(m):
-        report = checking.check_here(m, verify_wait)
-    s = workshop.session(m)
-    if s:
-        report.facts["workshop"] = {"minutes_used": s.elapsed(), "minutes": s.minutes, "hints": s.hints, "resets": s.resets,
-                                    "trainee": workshop.trainee(m)}
-        report.header.append(f"workshop: {workshop.status(m)}")
-    return report
+        return checking.check_here(m, verify_wait)
 
 
 def corpus_cases(t: Target, only: str | None = None) -> list[corpus.Case]:

@@ -81,7 +81,7 @@ def existing(t: Target) -> Machine:
         if len(found) != 1:
             raise YarakashiError(f"{len(found)} VMs of {t.lab.name} exist; name one with --platform ({', '.join(t.lab.platforms)})")
         m = found[0]
-    return next(o for o in m.others() if o.vm == t.machine) if t.machine else m
+    return Machine(m.lab, m.platform, m.instance, vm=t.machine, host=m.runs_on) if t.machine else m
 
 
 def made(t: Target) -> Machine:

@@ -101,8 +101,9 @@ class Provider(Protocol):
     def sweep(self, prefix: str) -> list[str]:
         """Remove every VM and disk named ``prefix...``; returns the VMs removed."""
 
-    def preload_box(self, plat: "Platform") -> None:
-        """Put a built box where new VMs are made from, before Vagrant would (slowly)."""
+    def preload_box(self, plat: "Platform") -> bool:
+        """Put a built box where new VMs are made from, before Vagrant would (slowly), and drop
+        older builds' copies no VM uses; True when none is left on this machine."""
 
 
 _substitutes: dict[str, Provider] = {}

@@ -125,8 +125,8 @@ class Libvirt:
             self.remove_volume(vol)
         return gone
 
-    def preload_box(self, plat: Platform) -> None:
-        libvirt_pool.preload_box(self, plat)
+    def preload_box(self, plat: Platform) -> bool:
+        return libvirt_pool.preload_box(self, plat)
 
     def drop_old_box_copies(self, plat: Platform) -> bool:
         """Delete the pool copies of older builds of ``plat``'s box unless a lab VM may use one

@@ -1,8 +1,8 @@
-"""An offline box's copy in a libvirt storage pool: where Vagrant keeps the box, the name
-vagrant-libvirt gives its copy, the copy made ahead of Vagrant, and old builds' copies dropped.
+"""An offline box's copy in a libvirt storage pool: the name vagrant-libvirt gives its copy, the
+copy made ahead of Vagrant, and old builds' copies dropped.
 
 Apart from :class:`~yarakashi.providers.libvirt.Libvirt` because it is about boxes, not lab
-VMs: ``boxes`` asks for it when it builds or forgets one, a VM's ``up`` only to preload.
+VMs: ``boxes`` asks for it to preload a box (each VM's ``up``) or forget one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yarakashi import failures, labnet, paths
+from yarakashi import failures, labnet
+from yarakashi.boxes import box_image, vagrant_dir_name
 from yarakashi.failures import ToolFailed, tail
 from yarakashi.progress import say
 from yarakashi.providers import GUEST_PREFIX
@@ -22,45 +23,30 @@ if TYPE_CHECKING:
     from yarakashi.providers.libvirt import Libvirt
 
 
-def box_image(plat: Platform) -> Path:
-    """The disk image of an offline (libvirt) box as Vagrant keeps it (present once ``vagrant box add`` ran)."""
-    return paths.vagrant_home() / "boxes" / _box_dir(plat) / "0" / "libvirt" / "box.img"
-
-
 def pool_volume(plat: Platform) -> str:
     """The name vagrant-libvirt 0.11 gives the box's copy in the storage pool.
 
     For an unversioned box it is ``<box>_vagrant_box_image_0_<mtime of box.img>_box.img``.
     """
     mtime = int(box_image(plat).stat().st_mtime)
-    return _box_dir(plat) + f"_vagrant_box_image_0_{mtime}_box.img"
+    return vagrant_dir_name(plat) + f"_vagrant_box_image_0_{mtime}_box.img"
 
 
-def _box_dir(plat: Platform) -> str:
-    """The box's name as Vagrant and vagrant-libvirt spell it in file and volume names.
-
-    >>> from types import SimpleNamespace
-    >>> _box_dir(SimpleNamespace(box="yarakashi/debian12-merged"))
-    'yarakashi-VAGRANTSLASH-debian12-merged'
-    """
-    return plat.box.replace("/", "-VAGRANTSLASH-")
-
-
-def preload_box(lv: Libvirt, plat: Platform) -> None:
-    """Upload the box into ``lv``'s pool with virsh (seconds) before vagrant-libvirt would (a minute)."""
+def preload_box(lv: Libvirt, plat: Platform) -> bool:
+    """Upload the box into ``lv``'s pool with virsh (seconds) before vagrant-libvirt would (a
+    minute), and drop older builds' copies no lab VM can be using. True when this machine's pool
+    holds no older build's copy (so that build's boot files may go too)."""
     lv.prepare()
     name = pool_volume(plat)
-    if name in lv.volumes(name):
-        return
-    image = box_image(plat)
-    where = "" if lv.host.local else f" of {lv.host.name}"
-    with failures.step(f"copying box {plat.box} into the storage pool{where}"):
-        size = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True,
-                                         text=True, check=True).stdout)["virtual-size"]
-        _create_volume(lv, name, size, image)
-    say(f"box {plat.box} copied into the storage pool{where} as {name}")
-    if not lv.host.local:  # here a build drops them (boxes._build); there, the first copy of a new build
-        drop_old_box_copies(lv, plat)
+    if name not in lv.volumes(name):
+        image = box_image(plat)
+        where = "" if lv.host.local else f" of {lv.host.name}"
+        with failures.step(f"copying box {plat.box} into the storage pool{where}"):
+            size = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True,
+                                             text=True, check=True).stdout)["virtual-size"]
+            _create_volume(lv, name, size, image)
+        say(f"box {plat.box} copied into the storage pool{where} as {name}")
+    return drop_old_box_copies(lv, plat) and lv.host.local
 
 
 def drop_old_box_copies(lv: Libvirt, plat: Platform) -> bool:
@@ -72,10 +58,10 @@ def drop_old_box_copies(lv: Libvirt, plat: Platform) -> bool:
     """
     lv.prepare()
     current = pool_volume(plat) if box_image(plat).exists() else None
-    copies = [v for v in lv.volumes(_box_dir(plat) + "_vagrant_box_image_") if v != current]
+    copies = [v for v in lv.volumes(vagrant_dir_name(plat) + "_vagrant_box_image_") if v != current]
     if copies and lv.domains(GUEST_PREFIX):
         say(f"kept {len(copies)} old pool copies of {plat.box}: "
-            "lab VMs exist (lab.destroy all, then box.build, frees them)")
+            "lab VMs exist (the first lab.up after lab.destroy all drops them)")
         return False
     for vol in copies:
         lv.remove_volume(vol)

@@ -91,8 +91,8 @@ class VirtualBox:
             vboxmanage("unregistervm", name, "--delete", check=False)
         return gone
 
-    def preload_box(self, plat: Platform) -> None:
-        return None  # Vagrant imports a downloaded box itself
+    def preload_box(self, plat: Platform) -> bool:
+        return False  # Vagrant imports a downloaded box itself; no offline box's files are this provider's
 
     def _running(self) -> list[str]:
         return _names(vboxmanage("list", "runningvms", check=False).stdout)
