@@ -27,6 +27,8 @@ from yarakashi.steps import StepRun
 
 #: Seconds a fix script may run before it is ended (``--fix-bound``).
 FIX_BOUND = 300
+#: The check a fix that ran past its bound fails (a corpus script's header may name it).
+BOUND_CHECK = "fix finished within its bound"
 #: The saved state every fix of a multi-fix check starts from.
 BEFORE_FIX = "before-fix"
 
@@ -147,14 +149,18 @@ def _ready(m: Machine, before: list[str], key: str, fresh: bool = False) -> bool
 
 def _judge(m: Machine, fix: Fix, done: list[str], after: list[str], verify_wait: int, start: float,
            number: int = 1) -> verdict.Report:
-    """Run ``fix`` and the steps after it on ``m``: the report (a FAIL keeps its evidence)."""
+    """Run ``fix`` and the steps after it on ``m``: the report (a FAIL keeps its evidence). A fix
+    that ran past its bound fails a check of its own, and the steps after it still run."""
     m.scripts.pop("fix", None)
     if fix.script:
         m.scripts["fix"] = fix.script
     m.bounds["fix"] = fix.bound
     fix_run = m.steps.run("fix", check=False)
     header, facts = _described(m, fix, fix_run)
-    phases = m.steps.through(after, [*done, "fix"], verify_wait)
+    phases = [] if not fix_run.bound else [("fix", [verdict.Check(
+        BOUND_CHECK, f"within {fix_run.bound} s", fix_run.describe(), False,
+        "a deploy or runbook that never ends is itself a failure: what it left running is judged next")])]
+    phases += m.steps.through(after, [*done, "fix"], verify_wait)
     report = verdict.Report("lab.check", m.name, phases, header, facts, time.monotonic() - start)
     if not report.passed:
         name = fix.script.stem if fix.script else "lab-fix"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# verify: is the server fixed, judged by the cause, after a real reboot? Read-only.
+# verify: is the server fixed, judged by the cause, right after the fix and after a real reboot? Read-only.
 # Fixed means (labs/apparmor-cache/README.md, "What counts as fixed"):
 #   - AppArmor still on: enabled in the kernel, apparmor.service enabled and active;
 #   - no process confined by a profile that no file under /etc/apparmor.d defines (a stale cache),
 #     none in complain mode;
 #   - mariadb reached `active` through its own readiness protocol: Type= and TimeoutStartSec=
 #     as the package's unit has them, nothing overriding them;
-#   - the organisers' checks: the boot finished, mariadb active, no DENIED line, the data intact.
+#   - the organisers' checks: the boot finished, mariadb active, no DENIED line for the running
+#     server (a fix replaces the denied one: the lines before it are history), the data intact.
 # When mariadb's start job can never finish (its readiness socket DENIED), it says so at once.
 set -uo pipefail
 YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -50,8 +51,8 @@ check "mariadb.service start settings" \
   "the server must reach active through its own readiness protocol, as its package's unit has it: a changed Type= or TimeoutStartSec= hides a readiness that never comes"
 check "mariadb.service" active "$(systemctl is-active mariadb)" \
   "a unit that stays activating is stopped by systemd at TimeoutStartSec, even while queries work"
-check "AppArmor DENIED lines for the database server this boot" 0 \
-  "$(yk_kernel_count 'apparmor="DENIED".*profile="/usr/sbin/(mysqld|mariadbd)"')" \
+check "AppArmor DENIED lines for the database server since it started" 0 \
+  "$(yk_kernel_count_since mariadb.service 'apparmor="DENIED".*profile="/usr/sbin/(mysqld|mariadbd)"')" \
   "a profile still confines the server and denies what it needs"
 check "data written before the reboot" "$(cat /var/lib/yarakashi-lab/data.digest 2>/dev/null)" "$(yk_data_digest 2>&1)" \
   "the organisers' check reads the data the app wrote before the reboot"

@@ -5,6 +5,7 @@
 #   check NAME EXPECTED ACTUAL [REASON]   passes when ACTUAL is EXPECTED; REASON says why it matters
 #   check_that NAME EXPECTED ACTUAL PASSED [REASON]   PASSED (true|false) decided by the caller
 #   yk_kernel_count ERE                   this boot's kernel lines matching ERE (ring buffer or journal)
+#   yk_kernel_count_since UNIT ERE        the same, only those logged since UNIT's main process started
 #   check_boot                            the boot finished (YK_VERIFY_WAIT bounds it, 300 s); a lab's
 #                                         yk_doomed() that prints a reason ends the wait early: certain FAIL
 #   exit "$fail"                          at the end: 0 when every check passed
@@ -22,6 +23,20 @@ yk_kernel_count() {
   ring=$(dmesg 2>/dev/null | grep -cE -- "$1")
   journal=$(journalctl -k -b -q --no-pager -o cat 2>/dev/null | grep -cE -- "$1")
   echo $(( ring > journal ? ring : journal ))
+}
+# The same count, only the lines the kernel stamped at or after the start of UNIT's running main
+# process (its ExecMainStartTimestampMonotonic, CLOCK_MONOTONIC as the kernel's stamps count
+# from boot): right after a fix, the lines of the server that the fix replaced are history.
+yk_kernel_count_since() {
+  local since ring journal
+  since=$(systemctl show -p ExecMainStartTimestampMonotonic --value "$1" 2>/dev/null)
+  since=$(awk -v us="${since:-0}" 'BEGIN { printf "%.6f", us / 1000000 }')
+  ring=$(dmesg 2>/dev/null | yk_stamped_since "$since" | grep -cE -- "$2")
+  journal=$(journalctl -k -b -q --no-pager -o short-monotonic 2>/dev/null | yk_stamped_since "$since" | grep -cE -- "$2")
+  echo $(( ring > journal ? ring : journal ))
+}
+yk_stamped_since() {  # the lines stamped "[seconds.micro]" at or after $1 seconds after boot
+  awk -v s="$1" 'match($0, /^\[ *[0-9]+\.[0-9]+\]/) { if (substr($0, 2, RLENGTH - 2) + 0 >= s) print }'
 }
 yk_json() {  # $1 as a JSON string
   local s=$1

@@ -22,7 +22,7 @@ def names_a_verify_can_report(lab: model.Lab) -> set[str]:
     text = "".join(p.read_text() for p in (paths.PROVISIONING / "common").glob("*.sh"))
     text += "".join(p.read_text() for p in (paths.PROVISIONING / lab.name).glob("*.sh"))
     return {*re.findall(r'check(?:_that)? "([^"$]+)"', text), "new SSH session", "verify script",
-            "back over SSH after a real reboot"}
+            "back over SSH after a real reboot", checking.BOUND_CHECK}
 
 
 @pytest.mark.parametrize("lab", sorted(catalogue.labs()))
@@ -91,10 +91,11 @@ def test_several_fixes_start_from_one_saved_state(monkeypatch, tmp_path) -> None
     with providers.substituted(FakeHypervisor()):
         reports = checking.check(Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "check"), [checking.Fix(a, 60), checking.Fix(b)])
     assert ran == ["destroy", "up", "prepare:lab:-", "break:lab:-", "reboot", "save_state:before-fix",
-                   "fix:a.sh:60", "reboot", "verify",
-                   "return_to:before-fix", "fix:b.sh:300", "reboot", "verify", "destroy"]
+                   "fix:a.sh:60", "verify", "reboot", "verify",
+                   "return_to:before-fix", "fix:b.sh:300", "verify", "reboot", "verify", "destroy"]
     assert [r.facts["fix"]["path"] for r in reports] == [str(a), str(b)]
-    assert reports[0].phases[0][0] == "verify (after prepare -> break -> reboot -> fix -> reboot)"
+    assert [p[0] for p in reports[0].phases] == ["verify (after prepare -> break -> reboot -> fix)",
+                                                 "verify (after prepare -> break -> reboot -> fix -> verify -> reboot)"]
     ran.clear()
     with providers.substituted(FakeHypervisor()):
         [one] = checking.check(Machine(catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged"), "check"), [checking.Fix(None)])
@@ -110,7 +111,7 @@ def test_a_kept_state_is_resumed_only_while_what_made_it_is_unchanged(monkeypatc
     ran = fake_machine(monkeypatch, tmp_path, {"key": key, "saved": "then", "boot": "b"})
     with providers.substituted(FakeHypervisor()):
         checking.check(Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "check"), [checking.Fix(None)], keep_state=True)
-    assert ran == ["return_to:before-fix", "fix:lab:300", "reboot", "verify", "park"]
+    assert ran == ["return_to:before-fix", "fix:lab:300", "verify", "reboot", "verify", "park"]
     ran = fake_machine(monkeypatch, tmp_path, {"key": "0" * 16, "saved": "then", "boot": "b"})
     with providers.substituted(FakeHypervisor()):
         checking.check(Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "check"), [checking.Fix(None)])
@@ -189,3 +190,20 @@ def test_a_fix_that_keeps_the_guest_from_coming_back_is_a_fail_not_an_error(monk
     (after, [check]) = report.phases[-1]
     assert after == "reboot (after prepare -> fix -> verify)" and check.name == "back over SSH after a real reboot"
     assert "within 600 s" in check.observed
+
+
+def test_a_fix_past_its_bound_fails_a_check_of_its_own_and_the_running_system_is_judged(monkeypatch, tmp_path) -> None:
+    """A fix that never ends is a FAIL with that reason; the verify right after it says what it
+    left running, and a failing one ends the check before the reboot."""
+    ran = fake_machine(monkeypatch, tmp_path)
+    hung = StepRun("fix", 124, bound=60, last_output="restarting mariadb")
+    monkeypatch.setattr(steps.Runner, "run", lambda self, phase, check=True: ran.append(phase) or (hung if phase == "fix" else StepRun(phase, 0)))
+    monkeypatch.setattr(steps.Runner, "verify", lambda self, wait=300: ran.append("verify") or [
+        verdict.Check("mariadb.service", "active", "activating", False)])
+    monkeypatch.setattr(evidence, "save", lambda m, dest: {})
+    with providers.substituted(FakeHypervisor()):
+        [report] = checking.check(Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "unit"), [checking.Fix(None, 60)])
+    assert ran[-3:] == ["fix", "verify", "destroy"], "no reboot after a running system that already fails"
+    assert [(phase, [c.name for c in checks if not c.passed]) for phase, checks in report.phases] == [
+        ("fix", [checking.BOUND_CHECK]), ("verify (after prepare -> break -> reboot -> fix)", ["mariadb.service"])]
+    assert report.phases[0][1][0].observed == "fix did not finish within 60 s (ended with exit 124); its last output: restarting mariadb"
