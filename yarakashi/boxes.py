@@ -70,9 +70,9 @@ def build_env(plat: model.Platform) -> dict[str, str]:
         "YK_USR": plat.usr,
         "YK_PLATFORM": plat.name,
         "YK_PACKAGES": " ".join(settings["packages"]),
-        "YK_REPO": " ".join(catalogue.repo_packages(plat)),
-        "YK_APPS": " ".join(f"{app.name}={app.source}" for app in catalogue.box_apps(plat)),
-        "YK_APP_PACKAGES": " ".join(sorted({p for app in catalogue.box_apps(plat) for p in app.packages})),
+        "YK_REPO": " ".join(plat.repo),
+        "YK_APPS": " ".join(f"{app.name}={app.source}" for app in plat.apps),
+        "YK_APP_PACKAGES": " ".join(sorted({p for app in plat.apps for p in app.packages})),
         "YK_DISK_GB": str(settings.get("disk_gb", 8)),
     }
 
@@ -109,11 +109,11 @@ def direct_boot(plat: model.Platform) -> DirectBoot | None:
 def input_key(plat: model.Platform) -> str:
     """A short hash of everything that decides the box's content."""
     env = build_env(plat)
-    env["YK_APPS"] = " ".join(a.name for a in catalogue.box_apps(plat))  # not where the checkout is
+    env["YK_APPS"] = " ".join(a.name for a in plat.apps)  # not where the checkout is
     digest = hashlib.sha256(json.dumps(env, sort_keys=True).encode())
     for script in BUILD_SCRIPTS:
         digest.update((paths.REPO / script).read_bytes())
-    for app in catalogue.box_apps(plat):  # a changed source is a new box
+    for app in plat.apps:  # a changed source is a new box
         for source in sorted(f for f in app.source.rglob("*") if f.is_file()):
             digest.update(source.relative_to(app.source).as_posix().encode() + source.read_bytes())
     return digest.hexdigest()[:16]

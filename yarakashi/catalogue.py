@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Callable
-from dataclasses import MISSING
+from dataclasses import MISSING, replace
 from functools import cache
 from pathlib import Path
 
@@ -40,12 +40,29 @@ def box_settings() -> dict:
     return _read(paths.REPO / "platforms.toml")["box"]
 
 
+#: Platform fields the catalogue joins from the labs (what each box holds), not platforms.toml keys.
+JOINED = ("name", "repo", "apps")
+
+
 @cache
 def platforms() -> dict[str, Platform]:
-    """All platforms by name."""
+    """All platforms by name, each with what its box holds for the labs that run on it.
+
+    >>> platforms()["debian12-merged"].repo, [a.name for a in platforms()["debian12-merged"].apps]
+    (('mariadb-client', 'mariadb-server'), ['isuumo'])
+    """
+    every = labs()
+    return {name: replace(plat, repo=tuple(sorted({p for lb in every.values() if name in lb.platforms for p in lb.packages})),
+                          apps=tuple(app for lb in every.values() if name in lb.platforms for app in lb.apps))
+            for name, plat in _declared().items()}
+
+
+@cache
+def _declared() -> dict[str, Platform]:
+    """The platforms as platforms.toml declares them."""
     data = _read(paths.REPO / "platforms.toml")["platforms"]
-    valid = [f for f in Platform.__dataclass_fields__ if f != "name"]
-    required = [f for f, spec in Platform.__dataclass_fields__.items() if f != "name" and spec.default is MISSING
+    valid = [f for f in Platform.__dataclass_fields__ if f not in JOINED]
+    required = [f for f, spec in Platform.__dataclass_fields__.items() if f not in JOINED and spec.default is MISSING
                 and spec.default_factory is MISSING]
     found = {}
     for name, fields in data.items():
@@ -93,7 +110,7 @@ def load_lab(path: Path) -> Lab:
     if lab.alias and not ALIAS.fullmatch(lab.alias):
         raise YarakashiError(f"{path / 'lab.toml'}: alias {lab.alias!r} must be lower-case letters, digits and hyphens")
     for name in lab.platforms:
-        choose("platform", name, list(platforms()))
+        choose("platform", name, list(_declared()))
     for plat, steps in lab.platform_steps.items():
         choose("platform", plat, lab.platforms, f"in [platform_steps] of lab {lab.name}")
         for step in steps:
@@ -172,13 +189,3 @@ def find(lab_name: str, platform_name: str | None = None) -> tuple[Lab, Platform
     if not platform_name:
         return found, None
     return found, platforms()[choose("platform", platform_name, found.platforms, f"for lab {found.name}")]
-
-
-def repo_packages(plat: Platform) -> tuple[str, ...]:
-    """Packages the labs of ``plat`` install, baked into its box's local apt repo."""
-    return tuple(sorted({p for lb in labs().values() if plat.name in lb.platforms for p in lb.packages}))
-
-
-def box_apps(plat: Platform) -> tuple[App, ...]:
-    """Programs the labs of ``plat`` build into its box."""
-    return tuple(app for lb in labs().values() if plat.name in lb.platforms for app in lb.apps)

@@ -155,6 +155,10 @@ class Platform:
     #: Vagrant's guest type (``config.vm.guest``): named, Vagrant skips probing the guest over
     #: SSH for each OS it knows (about 12 s per ``vagrant up`` under TCG, measured here).
     guest: str = ""
+    #: What its box holds for the labs that run on it (joined by the catalogue, never read from
+    #: platforms.toml): the packages of its local apt repository, the programs built in.
+    repo: tuple[str, ...] = ()
+    apps: tuple[App, ...] = ()
 
     @property
     def offline(self) -> bool:

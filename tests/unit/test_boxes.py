@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from yarakashi import boxes, catalogue, model
 
 
@@ -20,15 +22,14 @@ def test_labs_packages_are_baked_into_the_boxes_of_their_platforms() -> None:
         assert set(boxes.build_env(plat)["YK_REPO"].split()) == wanted
 
 
-def test_key_changes_with_any_input(monkeypatch) -> None:
+def test_key_changes_with_any_input() -> None:
     plat = catalogue.platform("debian12-merged")
     key = boxes.input_key(plat)
     assert key == boxes.input_key(plat)
-    monkeypatch.setattr(catalogue, "repo_packages", lambda p: ("cowsay",))
-    assert boxes.input_key(plat) != key
+    assert boxes.input_key(replace(plat, repo=("cowsay",))) != key
 
 
-def test_the_apps_are_built_into_the_boxes_of_their_labs_and_their_source_is_an_input(monkeypatch, tmp_path) -> None:
+def test_the_apps_are_built_into_the_boxes_of_their_labs_and_their_source_is_an_input(tmp_path) -> None:
     merged, split = catalogue.platform("debian12-merged"), catalogue.platform("debian11-split")
     env = boxes.build_env(merged)
     assert env["YK_APPS"] == f"isuumo={catalogue.lab('apparmor-cache').path / 'isuumo'}"
@@ -38,14 +39,12 @@ def test_the_apps_are_built_into_the_boxes_of_their_labs_and_their_source_is_an_
     here = tmp_path / "a-checkout"
     here.mkdir()
     (here / "main.go").write_text("package main\n")
-    monkeypatch.setattr(catalogue, "box_apps", lambda p: (model.App("isuumo", here, ("golang-go",)),))
-    assert boxes.input_key(merged) != key  # another source, another box
+    assert boxes.input_key(replace(merged, apps=(model.App("isuumo", here, ("golang-go",)),))) != key  # another source, another box
     elsewhere = tmp_path / "another-checkout"  # the same source in another checkout: the same box
     elsewhere.mkdir()
     (elsewhere / "main.go").write_text("package main\n")
-    moved = boxes.input_key(merged)
-    monkeypatch.setattr(catalogue, "box_apps", lambda p: (model.App("isuumo", elsewhere, ("golang-go",)),))
-    assert boxes.input_key(merged) == moved
+    moved = boxes.input_key(replace(merged, apps=(model.App("isuumo", here, ("golang-go",)),)))
+    assert boxes.input_key(replace(merged, apps=(model.App("isuumo", elsewhere, ("golang-go",)),))) == moved
 
 
 def test_two_boxes_to_build_are_built_at_once_and_one_is_left_to_lab_up(monkeypatch) -> None:

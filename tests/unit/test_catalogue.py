@@ -85,12 +85,15 @@ def test_unknown_keys_in_platforms_toml_are_rejected(tmp_path, monkeypatch) -> N
                                              'stands_in_for = "u"\nkind = "offline"\nproviders = ["libvirt"]\n'
                                              'evidence = "verified"\nsweet = "bookworm"\n')
     monkeypatch.setattr(paths, "REPO", tmp_path)
-    catalogue.platforms.cache_clear()
+    caches = (catalogue.platforms, catalogue._declared, catalogue.labs)
+    for cached in caches:
+        cached.cache_clear()
     try:
         with pytest.raises(YarakashiError, match=r"\[platforms.x\]: unknown key 'sweet'; valid keys: box, boxes, evidence, guest, kind, os"):
             catalogue.platforms()
     finally:
-        catalogue.platforms.cache_clear()
+        for cached in caches:
+            cached.cache_clear()
 
 
 def test_level_and_minutes_are_read_and_shown() -> None:
