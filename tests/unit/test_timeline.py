@@ -3,11 +3,13 @@ as a table (en, ja) and one self-contained HTML page; a lab without marks is one
 
 from __future__ import annotations
 
+import re
 import subprocess
+from itertools import combinations
 
 import pytest
 
-from yarakashi import YarakashiError, cli, guest, model, paths
+from yarakashi import YarakashiError, catalogue, cli, guest, model, paths, timeline
 from yarakashi.app import room, target
 from yarakashi.machine import Machine
 
@@ -75,3 +77,30 @@ def test_a_journal_that_cannot_be_read_is_one_line(vm, monkeypatch) -> None:
     with pytest.raises(failures.ToolFailed, match=r"reading the journal of apparmor-cache/debian12-merged \(main\) failed: "
                                                   r"ssh exited 255: Connection refused"):
         room.timeline_of(target.resolve("apparmor-cache"))
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_labels_seconds_apart_stack_without_overlapping(lang) -> None:
+    lab = catalogue.lab("apparmor-cache")
+    found = timeline.moments(lab.timeline, {"": JOURNAL, "s1": S1_JOURNAL})
+    first = sorted(m.lab for m in found if m.lab is not None and m.lab < 9)
+    assert first == [0, 3.5, 4, 6, 7]  # the story's first seconds
+    crowd = [timeline.Moment(model.Mark("x", f"moment {i}", f"瞬間その{i}"), i / 10, i / 10) for i in range(12)]
+    for moments in (found, found + crowd):  # and any number more within a second
+        at = timeline.layout(moments, lang)
+        assert len(at.labels) == sum((m.lab is not None) + (m.post is not None) for m in moments)
+        hit = lambda a, b: a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]  # noqa: E731
+        assert [(a.text, b.text) for a, b in combinations(at.labels, 2) if hit(a.box, b.box)] == []
+        crossed = [(a.text, b.text) for a in at.labels for b in at.labels  # a's leader line, up from its dot, through b
+                   if a is not b and b.box[0] <= a.dot[0] <= b.box[2] and b.box[1] < a.dot[1] and a.y - 4 < b.box[3]]
+        assert crossed == []
+        assert all(0 <= left and right <= timeline.WIDTH and 30 < top and bottom < at.rows[-1]  # inside the picture
+                   for left, top, right, bottom in (label.box for label in at.labels))
+    picture = timeline.svg(found, lang, "t")
+    at = timeline.layout(found, lang)
+    assert all(f'<text x="{label.x:.1f}" y="{label.y:.0f}" text-anchor="{label.anchor}">{label.text}</text>'
+               in picture.replace("&#x27;", "'") for label in at.labels)  # drawn where laid out
+    fonts = re.search(r'<svg [^>]*font-family="([^"]*)"', picture).group(1)
+    assert ("'Noto Sans CJK JP'" in fonts and "Meiryo" in fonts) == (lang == "ja")
+    page = timeline.page(lab, "debian12-merged", found)
+    assert '<section lang="ja">' in page and ":lang(ja) { font-family: 'Noto Sans CJK JP'" in page
