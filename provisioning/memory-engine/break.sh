@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # break: "put every table in memory, it will be faster" - the qualifier's one-liner.
-# Raises max_heap_table_size (otherwise MEMORY tables stop at 16 MB: "The table is full"),
+# Raises max_heap_table_size to the team's 1G (otherwise MEMORY tables stop at 16 MB: "The table is full"),
 # then converts every table with ALTER TABLE ... ENGINE=MEMORY, in the background, the way it
 # was typed into a tmux window. Returns at once: watch the guest stop answering.
 set -euo pipefail
@@ -11,7 +11,7 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$YK_LAB_DIR/memory-engine/lib.sh"
 
 rm -f "$YK_INNODB_CNF"
-printf '[mysqld]\n# so that MEMORY tables do not stop at 16 MB\nmax_heap_table_size = 8G\ntmp_table_size = 8G\n' > "$YK_MEMORY_CNF"
+printf '[mysqld]\n# so that MEMORY tables do not stop at 16 MB\nmax_heap_table_size = 1G\ntmp_table_size = 1G\n' > "$YK_MEMORY_CNF"
 echo "+ $YK_MEMORY_CNF:"; cat "$YK_MEMORY_CNF"
 systemctl restart mariadb
 yk_tables
