@@ -17,8 +17,8 @@ else
 fi
 check "ls / runs" 0 "$(ls / > /dev/null 2>&1; echo $?)" "a dynamic binary must run"
 check "sshd -t (sshd can start)" 0 "$(/usr/sbin/sshd -t > /dev/null 2>&1; echo $?)" "without sshd no one gets in again"
-# What the team deployed: s1/lib/systemd/system/mysql.service (~/isucon10-final) raises LimitNOFILE to 65535.
-deployed="LimitNOFILE=65535"
+# What the team deployed: s1/lib/systemd/system/mysql.service (~/isucon10-final) sets LimitNOFILE=10000.
+deployed="LimitNOFILE=10000"
 used="LimitNOFILE=$(systemctl show -p LimitNOFILE --value mysql.service 2> /dev/null)"
 from=$(systemctl show -p FragmentPath --value mysql.service 2> /dev/null)
 [ "$used" = "$deployed" ] || used="$used (${from:+from }${from:-no unit file})"
