@@ -19,7 +19,8 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 here=$YK_LAB_DIR/apparmor-cache
 yk_keep_every_audit_line
 
-deb=$(yk_build_deb yarakashi-mysql-server 5.7.31-0ubuntu0.18.04.1 "2020-07-21 12:00:00" "" \
+deb=$(yk_build_deb mysql-server-5.7-bionic 5.7.31-0ubuntu0.18.04.1 "MySQL database server binaries and system database setup" \
+  "2020-07-21 12:00:00" "" \
   "apparmor_parser -r -T -W /etc/apparmor.d/usr.sbin.mysqld" \
   "$here/usr.sbin.mysqld:/etc/apparmor.d/usr.sbin.mysqld")
 echo "+ dpkg -i $deb   (stands in for: apt-get install mysql-server-5.7)"

@@ -17,14 +17,15 @@ yk_keep_every_audit_line() {
 }
 
 # Build a .deb from a directory tree at provision time; file mtimes are kept as given,
-# the way dpkg restores them from a package built years ago.
-#   yk_build_deb NAME VERSION MTIME CONTROL_EXTRA POSTINST FILE:DEST [FILE:DEST...]
+# the way dpkg restores them from a package built years ago. Its name and description read as
+# a package built on the server would in `dpkg -l`: nothing there says the lab planted it.
+#   yk_build_deb NAME VERSION DESCRIPTION MTIME CONTROL_EXTRA POSTINST FILE:DEST [FILE:DEST...]
 yk_build_deb() {
-  local name=$1 version=$2 mtime=$3 extra=$4 postinst=$5; shift 5
+  local name=$1 version=$2 description=$3 mtime=$4 extra=$5 postinst=$6; shift 6
   local root; root=$(mktemp -d)
   mkdir -p "$root/DEBIAN"
-  printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: yarakashi <lab@yarakashi.invalid>\n%sDescription: yarakashi lab package %s\n' \
-    "$name" "$version" "$extra" "$name" > "$root/DEBIAN/control"
+  printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: root <root@localhost>\n%sDescription: %s\n' \
+    "$name" "$version" "$extra" "$description" > "$root/DEBIAN/control"
   local spec
   for spec in "$@"; do
     install -D -m 0644 "${spec%%:*}" "$root/${spec#*:}"

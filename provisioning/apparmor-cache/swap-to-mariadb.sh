@@ -14,8 +14,8 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$YK_LAB_DIR/apparmor-cache/lib.sh"
 here=$YK_LAB_DIR/apparmor-cache
 
-deb=$(yk_build_deb yarakashi-mariadb-server-profile 10.1.44-0ubuntu0.18.04.1 "2020-02-13 12:00:00" \
-  $'Conflicts: yarakashi-mysql-server\nReplaces: yarakashi-mysql-server\n' "" \
+deb=$(yk_build_deb mariadb-server-10.1-bionic 10.1.44-0ubuntu0.18.04.1 "MariaDB database server binaries" "2020-02-13 12:00:00" \
+  $'Conflicts: mysql-server-5.7-bionic\nReplaces: mysql-server-5.7-bionic\n' "" \
   "$here/usr.sbin.mysqld.emptied:/etc/apparmor.d/usr.sbin.mysqld")
 echo "+ dpkg -i --force-confnew $deb   (stands in for: the MariaDB package's emptied profile)"
 dpkg -i --force-confnew "$deb"
