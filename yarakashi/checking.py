@@ -113,8 +113,7 @@ def check_here(m: Machine, verify_wait: int = 300) -> verdict.Report:
     the time and hints used when they asked go into the report."""
     _, after = split(m.lab.check)
     start = time.monotonic()
-    header = [f"{m.lab.name} on {m.platform.name}: your changes on {m.domain}, then {' -> '.join(after)}",
-              *([f"fixed means: {'; '.join(m.lab.fixed)}"] if m.lab.fixed else [])]
+    header = [f"{m.lab.name} on {m.platform.name}: your changes on {m.domain}, then {' -> '.join(after)}"]  # no "fixed means" line: to a trainee it is the answer
     facts: dict[str, object] = {"lab": m.lab.name, "platform": m.platform.name, "evidence": m.platform.evidence}
     s = workshop.session(m)
     if s:

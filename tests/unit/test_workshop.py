@@ -158,6 +158,7 @@ def test_check_mine_judges_the_trainees_own_vm_with_its_time_and_hints(vm, monke
     assert [p[0] for p in report.phases] == ["verify (after your changes)", "verify (after your changes -> verify -> reboot)"]
     assert not report.passed
     assert report.header[-1] == "workshop: 0 of 60 min, 1 of 4 hints, 0 resets"
+    assert not any(line.startswith("fixed means") for line in report.header), "the trainee's own check gives no answer"
     schema = json.loads((paths.REPO / "yarakashi" / "verdict.schema.json").read_text())
     jsonschema.validate(report.to_dict(), schema)
     assert report.to_dict()["workshop"] == {"minutes_used": 0, "minutes": 60, "hints": 1, "resets": 0, "trainee": ""}
