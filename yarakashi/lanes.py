@@ -80,11 +80,33 @@ def lab_cases(module: Path, key: str) -> list[tuple[str, float]]:
     return found
 
 
-def _pump(lane: int, proc: subprocess.Popen[str]) -> None:
+#: A lab VM back over SSH after a real reboot, as ``guest.await_new_boot`` says it.
+BACK = re.compile(r" back from reboot: after (\d+) s$")
+
+
+def reboot_summary(seconds: list[int]) -> str:
+    """The suite's closing line on reboots: how long one took, from ``systemctl reboot`` to SSH.
+
+    >>> reboot_summary([29, 63, 31, 30])
+    'reboot to SSH: 30 s (the median of 4 real reboots; 29 to 63 s)'
+    >>> reboot_summary([])
+    'reboot to SSH: no real reboot ran'
+    """
+    if not seconds:
+        return "reboot to SSH: no real reboot ran"
+    ordered = sorted(seconds)
+    return (f"reboot to SSH: {ordered[(len(ordered) - 1) // 2]} s (the median of {len(ordered)} real reboots; "
+            f"{ordered[0]} to {ordered[-1]} s)")
+
+
+def _pump(lane: int, proc: subprocess.Popen[str], reboots: list[int]) -> None:
     assert proc.stdout
     for line in proc.stdout:
         sys.stdout.write(f"[lane {lane}] {line}")
         sys.stdout.flush()
+        found = BACK.search(line.rstrip("\n"))
+        if found:
+            reboots.append(int(found[1]))  # list.append is atomic: the lanes' pumps share it
 
 
 def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = None) -> tuple[int, dict[str, int]]:
@@ -96,6 +118,7 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
     report_dir = paths.WORK / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
     procs, pumps = [], []
+    reboots: list[int] = []
     for n, group in enumerate(groups, 1):
         say(f"lane {n}: {' '.join(Path(u).name for u in group)}")
         xml = report_dir / f"lane-{n}.xml"
@@ -104,7 +127,7 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "YARAKASHI_LANE": str(n), "YARAKASHI_LAB_TESTS": "1"}
         proc = subprocess.Popen(cmd, cwd=paths.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append((proc, xml))
-        pump = threading.Thread(target=_pump, args=(n, proc), daemon=True)
+        pump = threading.Thread(target=_pump, args=(n, proc, reboots), daemon=True)
         pump.start()
         pumps.append(pump)
     try:
@@ -114,6 +137,7 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
         codes, late = [124], True
     for pump in pumps:
         pump.join()
+    say(reboot_summary(reboots))
     totals = outcomes([xml for _, xml in procs])
     if late:
         for n, ((_, xml), group) in enumerate(zip(procs, groups), 1):

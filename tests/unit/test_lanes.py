@@ -99,3 +99,18 @@ def test_the_corpus_module_is_one_unit_per_lab_with_a_corpus() -> None:
 def test_a_per_lab_module_that_does_not_collect_runs_whole_so_that_its_lane_says_why(tmp_path: Path) -> None:
     (tmp_path / "test_corpus.py").write_text('MINUTES_PER_LAB = "corpus_minutes"\n\ndef test_x(:\n')
     assert lanes.units(tmp_path) == [(str(tmp_path / "test_corpus.py"), lanes.DEFAULT_MINUTES)]
+
+
+def test_a_lane_s_reboots_are_counted_from_what_it_prints(capsys) -> None:
+    """The suite's `reboot to SSH` line reads the lanes' own lines, real reboots only (not a
+    state resumed, not a power cycle)."""
+    import io
+
+    printed = io.StringIO("[yarakashi 23:05:32] yk-x-default back from reboot: after 29 s\n"
+                          "[yarakashi 23:05:59] yk-x-default answering in the state 'before-fix': after 5 s\n"
+                          "[yarakashi 23:09:03] yk-y-default back from reboot: after 63 s\n")
+    reboots: list[int] = []
+    lanes._pump(2, SimpleNamespace(stdout=printed), reboots)  # type: ignore[arg-type]
+    assert reboots == [29, 63]
+    assert capsys.readouterr().out.startswith("[lane 2] [yarakashi 23:05:32] yk-x-default back from reboot")
+    assert lanes.reboot_summary(reboots) == "reboot to SSH: 29 s (the median of 2 real reboots; 29 to 63 s)"
