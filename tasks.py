@@ -261,6 +261,14 @@ def test_all(c, unit=False, lanes="2", pytest="", deadline=str(suite.DEADLINE)):
         raise Exit(code=code)
 
 
+@task(name="plan", help={"roster": "the room's roster: a TOML file with [room] (name, lang) and a [[teams]] table per team (name, lab, keys)"})
+@friendly
+def room_plan(c, roster, json=False):
+    """Check a workshop room's roster and say whether every team's servers run at once here: invoke room.plan room.toml."""
+    plan = room.plan(Path(roster))
+    print(cli.json_lines([plan]) if json else cli.room_plan(plan))
+
+
 @task
 @friendly
 @as_root
@@ -272,4 +280,5 @@ def setup(c):
 lab = Collection("lab", lab_list, up, start, reset, hint, run, check, corpus, reboot, retest, sysrq, timeline, status, ssh,
                  destroy, lab_test)
 box = Collection("box", box_build, box_list, box_remove)
-ns = Collection(lab, box, test_all, host_retest, setup)
+rooms = Collection("room", room_plan)
+ns = Collection(lab, box, rooms, test_all, host_retest, setup)

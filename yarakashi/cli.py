@@ -192,3 +192,16 @@ def box_list() -> str:
 def timeline_text(found: list[timeline.Moment], picture: Path) -> str:
     """The incident's moments as two tables (English, Japanese) and where its picture is."""
     return f"{timeline.table(found, 'en')}\n\n{timeline.table(found, 'ja')}\n\npicture: {picture}"
+
+
+def room_plan(p: room.RoomPlan) -> str:
+    """A room's plan as a table and a closing line that says whether it fits this host."""
+    labs = [f"{t.lab} ({t.trainee_name})" for t in p.teams]
+    width, lab_width = max(len(t.team) for t in p.teams), max(len(x) for x in [*labs, "LAB (AS THE TEAM SEES IT)"])
+    rows = [f"room {p.room} ({p.lang}): {len(p.teams)} teams", f"{'TEAM':<{width}}  {'LAB (AS THE TEAM SEES IT)':<{lab_width}}  SERVERS"]
+    rows += [f"{t.team:<{width}}  {lab:<{lab_width}}  " + ", ".join(f"{s} {mib} MiB" for s, mib in t.servers)
+             for t, lab in zip(p.teams, labs)]
+    verdict = ("fits" if p.fits else f"does not fit: {p.guests - p.places} more than this host runs at once "
+               "(fewer teams, or teams on another libvirt host: lab.start --host)")
+    rows.append(f"{p.guests} lab guests, {p.memory_mib} MiB; this host runs {p.places} at once: {verdict}")
+    return "\n".join(rows)

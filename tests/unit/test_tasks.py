@@ -59,6 +59,7 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("test", "--lanes", "0"), "--lanes must be a whole number from 1 up, not '0'"),
         (("test", "--unit", "--deadline", "soon"), "--deadline must be a whole number from 1 up, not 'soon'"),
         (("lab.test", "rsync-dirlinks", "--repeat", "-1"), "--repeat must be a whole number from 1 up, not '-1'"),
+        (("room.plan", "/nonexistent/room.toml"), "roster not found: /nonexistent/room.toml"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from yarakashi import YarakashiError, catalogue, failures, hosts, paths, timeline, workshop
+from yarakashi import YarakashiError, capacity, catalogue, failures, hosts, paths, roster, timeline, workshop
 from yarakashi.app import target
 from yarakashi.app.target import Target
 from yarakashi.machine import Machine
@@ -40,6 +40,41 @@ def catalogue_rows(trainee: bool = False) -> list[LabRow]:
             plats = [(p, catalogue.platform(p).evidence) for p in lab.platforms]
             rows.append(LabRow(lab.name, lab.title, lab.title_ja, size, plats, lab.alias))
     return rows
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """A team of a room's plan: its lab (and the name its members see), its servers' memory."""
+
+    team: str
+    lab: str
+    trainee_name: str
+    servers: list[tuple[str, int]]  # (server, MiB)
+
+
+@dataclass(frozen=True)
+class RoomPlan:
+    """What a room needs of this host: lab guests and their memory, against what it runs at once."""
+
+    room: str
+    lang: str
+    teams: list[TeamRow]
+    guests: int
+    memory_mib: int
+    places: int  # lab guests this host runs at once (``capacity.cap``)
+    fits: bool
+
+
+def plan(path: Path) -> RoomPlan:
+    """``room.plan ROSTER``: the roster read and checked, and whether every team's servers run
+    at once on this host (``capacity``: cores and memory); nothing is made."""
+    r = roster.load(path)
+    rows = [TeamRow(t.name, t.lab.name, t.lab.trainee_name,
+                    [(t.lab.hostname or "server", t.lab.memory), *((s.name, s.memory) for s in t.lab.machines)])
+            for t in r.teams]
+    servers = [mib for row in rows for _, mib in row.servers]
+    places = capacity.cap()
+    return RoomPlan(r.name, r.lang, rows, len(servers), sum(servers), places, len(servers) <= places)
 
 
 def start(t: Target, lang: str, start_timeout: int = 0) -> str:
