@@ -48,3 +48,26 @@ def test_the_plan_counts_every_team_s_servers_against_what_this_host_runs_at_onc
     assert (p.guests, p.memory_mib, p.places, p.fits) == (3, 3072, 2, False)
     monkeypatch.setattr(capacity, "cap", lambda: 3)
     assert room.plan(path).fits
+
+
+def test_the_room_keeps_its_teams_secrets_and_events_across_a_restart(tmp_path) -> None:
+    """Stop the room's server, start it again: the same secrets (the teams' pages keep their
+    address), every event kept, a check that was running marked interrupted."""
+    from yarakashi.roomstate import Room
+
+    first = Room(tmp_path / "room.db")
+    seated = first.seat(roster.parse(ROOM + team("a", "rsync-dirlinks")))
+    admin = first.db.execute("SELECT value FROM room").fetchone()[0]
+    done = first.begin("a", "hint")
+    first.end(done)
+    first.begin("a", "check")  # the server dies during the check
+    first.db.close()
+
+    again = Room(tmp_path / "room.db")
+    assert again.seat(roster.parse(ROOM + team("a", "memory-engine") + team("b", "rsync-dirlinks")))["a"] == seated["a"]
+    assert again.team(seated["a"]) == "a" and again.team(seated["a"][:-1]) is None and again.team("") is None
+    assert again.admin(admin) and not again.admin(seated["a"])
+    assert [(e.kind, e.state) for e in again.events("a")] == [("hint", "done"), ("check", "interrupted")]
+    assert again.db.execute("SELECT lab FROM teams WHERE name = 'a'").fetchone() == ("memory-engine",)
+    with pytest.raises(ValueError, match="unknown event kind 'nap'"):
+        again.begin("a", "nap")

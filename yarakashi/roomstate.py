@@ -1,0 +1,104 @@
+"""A workshop room's state in SQLite: its teams with their secrets, and every start, hint, reset
+and check with its times and verdict. The room's server can stop and start again: nothing is
+lost, and a check that was running when it stopped is marked interrupted, not left running.
+
+Secrets come from :mod:`secrets` and are compared in constant time; a team is only ever found
+by its whole secret.
+
+>>> import tempfile
+>>> from yarakashi import roster
+>>> r = roster.parse("[room]\\nname = 'dojo'\\n[[teams]]\\nname = 'a'\\nlab = 'rsync-dirlinks'\\n")
+>>> room = Room(Path(tempfile.mkdtemp()) / "room.db")
+>>> secret = room.seat(r)["a"]
+>>> room.team(secret), room.team("guess")
+('a', None)
+>>> n = room.begin("a", "check"); room.end(n, "FAIL", {"failed": ["/lib"]}); [(e.kind, e.state, e.verdict) for e in room.events("a")]
+[('check', 'done', 'FAIL')]
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from yarakashi import roster
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS teams (name TEXT PRIMARY KEY, lab TEXT NOT NULL, secret TEXT NOT NULL, keys TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS room (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, team TEXT NOT NULL REFERENCES teams(name), kind TEXT NOT NULL,
+  state TEXT NOT NULL, started REAL NOT NULL, ended REAL, verdict TEXT, detail TEXT);
+"""
+#: What a team can ask of the room, each an event.
+KINDS = ("start", "hint", "reset", "check")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One start, hint, reset or check of a team: ``running``, ``done``, or ``interrupted``."""
+
+    id: int
+    team: str
+    kind: str
+    state: str
+    started: float
+    ended: float | None
+    verdict: str | None
+    detail: dict
+
+
+class Room:
+    """The state of one room, in the SQLite file ``path`` (made on first use)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.executescript(SCHEMA)
+        # The server that wrote a running event is gone: whatever it ran did not finish.
+        self.db.execute("UPDATE events SET state = 'interrupted', ended = ? WHERE state = 'running'", (time.time(),))
+
+    def seat(self, r: roster.Roster) -> dict[str, str]:
+        """Each team of ``r`` with its secret: a team seated before keeps its own (its page's
+        address stays valid), a new one gets a new one. The facilitator's secret too (``admin``)."""
+        with self.db:
+            self.db.execute("INSERT OR IGNORE INTO room VALUES ('admin', ?)", (secrets.token_urlsafe(24),))
+            for t in r.teams:
+                self.db.execute("INSERT INTO teams VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET lab = excluded.lab, "
+                                "keys = excluded.keys", (t.name, t.lab.name, secrets.token_urlsafe(24), json.dumps(t.keys)))
+        return dict(self.db.execute("SELECT name, secret FROM teams"))
+
+    def admin(self, secret: str) -> bool:
+        """Whether ``secret`` is the facilitator's."""
+        row = self.db.execute("SELECT value FROM room WHERE key = 'admin'").fetchone()
+        return bool(row) and hmac.compare_digest(row[0].encode(), secret.encode())
+
+    def team(self, secret: str) -> str | None:
+        """The team whose secret this is, else None; every team's secret is compared, in constant time."""
+        found = None
+        for name, own in self.db.execute("SELECT name, secret FROM teams"):
+            if hmac.compare_digest(own.encode(), secret.encode()):
+                found = name
+        return found
+
+    def begin(self, team: str, kind: str) -> int:
+        """A new ``running`` event of ``team``; its id."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown event kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        return int(self.db.execute("INSERT INTO events (team, kind, state, started) VALUES (?, ?, 'running', ?)",
+                                   (team, kind, time.time())).lastrowid or 0)
+
+    def end(self, event: int, verdict: str | None = None, detail: dict | None = None) -> None:
+        """The event ``event`` done, with its verdict (a check's PASS or FAIL) and what it said."""
+        self.db.execute("UPDATE events SET state = 'done', ended = ?, verdict = ?, detail = ? WHERE id = ? AND state = 'running'",
+                        (time.time(), verdict, json.dumps(detail or {}), event))
+
+    def events(self, team: str | None = None) -> list[Event]:
+        """Every event of ``team`` (None: of every team), oldest first."""
+        rows = self.db.execute("SELECT id, team, kind, state, started, ended, verdict, detail FROM events"
+                               + (" WHERE team = ?" if team else "") + " ORDER BY id", (team,) if team else ())
+        return [Event(*row[:7], json.loads(row[7] or "{}")) for row in rows]
