@@ -101,4 +101,5 @@ class Room:
         """Every event of ``team`` (None: of every team), oldest first."""
         rows = self.db.execute("SELECT id, team, kind, state, started, ended, verdict, detail FROM events"
                                + (" WHERE team = ?" if team else "") + " ORDER BY id", (team,) if team else ())
-        return [Event(*row[:7], json.loads(row[7] or "{}")) for row in rows]
+        return [Event(id_, name, kind, state, started, ended, verdict, json.loads(detail or "{}"))
+                for id_, name, kind, state, started, ended, verdict, detail in rows]
