@@ -69,8 +69,8 @@ def check(
     report each, in order (``each`` is called as each ends).
 
     ``keep`` (one of :data:`KEEP`) says when the VM stays afterwards, running, to look inside;
-    ``keep_state`` keeps it otherwise stopped, for its saved state; ``fresh`` removes a kept one
-    first. An interrupt removes it whatever they say, and gives no verdict.
+    ``keep_state`` keeps it otherwise stopped, for its saved state; ``fresh`` makes the state
+    anew even where a kept one stands. An interrupt removes it whatever they say, and gives no verdict.
     """
     model.choose("keep mode", keep, list(KEEP))
     lab = m.lab
@@ -113,7 +113,8 @@ def check_here(m: Machine, verify_wait: int = 300) -> verdict.Report:
     the time and hints used when they asked go into the report."""
     _, after = split(m.lab.check)
     start = time.monotonic()
-    header = [f"{m.lab.name} on {m.platform.name}: your changes on {m.domain}, then {' -> '.join(after)}"]  # no "fixed means" line: to a trainee it is the answer
+    # No "fixed means" line here: to a trainee it is the answer.
+    header = [f"{m.lab.name} on {m.platform.name}: your changes on {m.domain}, then {' -> '.join(after)}"]
     facts: dict[str, object] = {"lab": m.lab.name, "platform": m.platform.name, "evidence": m.platform.evidence}
     s = workshop.session(m)
     if s:
