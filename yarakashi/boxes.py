@@ -156,8 +156,9 @@ def ensure(plat: model.Platform, force: bool = False, into: "providers.Provider 
         else:
             say(f"box {plat.box} is current (inputs {input_key(plat)})")
         if (into or libvirt()).preload_box(plat):  # no older build's copy: no VM boots that build's kernel
+            keep = f"boot-{input_key(plat)}"
             for old in box_dir(plat).glob("boot-*"):
-                if old.name != f"boot-{input_key(plat)}":
+                if old.name != keep:
                     shutil.rmtree(old)
         return built
 
