@@ -21,7 +21,7 @@ from pathlib import Path
 from invoke import Collection
 from invoke.exceptions import Exit
 
-from yarakashi import boxes, catalogue, checking, cli, model, paths, suite, workshop
+from yarakashi import YarakashiError, boxes, catalogue, checking, cli, hosts, model, paths, suite, workshop
 from yarakashi import corpus as corpus_lib
 from yarakashi.app import checks, room, vms
 from yarakashi.app.target import resolve
@@ -247,16 +247,22 @@ def box_list(c, json=False):
     print(cli.json_lines(vms.box_list()) if json else cli.box_list())
 
 
-@task(name="test", help={"unit": "unit tests only (no VMs)", "lanes": "lab test processes at once (default 2)",
-                         "pytest": "extra pytest arguments, quoted",
-                         "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})"})
+@task(name="test", iterable=["host"], help={
+    "unit": "unit tests only (no VMs)", "lanes": "lab test processes on this machine (default 2; 0 with --host)",
+    "host": "another libvirt host that takes lanes too, qemu+ssh://[USER@]HOST[:PORT]/system (repeatable)",
+    "pytest": "extra pytest arguments, quoted",
+    "deadline": f"seconds the whole run may take before it stops (default {suite.DEADLINE})"})
 @friendly
-def test_all(c, unit=False, lanes="2", pytest="", deadline=str(suite.DEADLINE)):
+def test_all(c, unit=False, lanes="2", host=None, pytest="", deadline=str(suite.DEADLINE)):
     """The test suite: unit tests, then every lab's real-VM tests in parallel lanes."""
-    count, seconds = positive_int("--lanes", lanes), positive_int("--deadline", deadline)
+    others = [hosts.parse(uri) for uri in host or []]
+    if any(h.local for h in others):
+        raise YarakashiError("--host names another libvirt host (qemu+ssh://...); this machine's lanes are --lanes")
+    count = int(lanes) if lanes == "0" and others else positive_int("--lanes", lanes)
+    seconds = positive_int("--deadline", deadline)
     if not unit:
         need_root()
-    code = suite.test_suite(unit, count, suite.split_pytest_args(pytest), seconds)
+    code = suite.test_suite(unit, count, suite.split_pytest_args(pytest), seconds, others)
     if code:
         raise Exit(code=code)
 

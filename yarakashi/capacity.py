@@ -38,7 +38,7 @@ def places() -> Path:
 
 
 def cap(cores: int | None = None, mem_mib: int | None = None) -> int:
-    """At most this many lab guests at once: ``PER_CORE`` per core, as memory allows."""
+    """At most this many lab guests at once here: ``YARAKASHI_MAX_GUESTS``, else :func:`fits`."""
     wanted = os.environ.get("YARAKASHI_MAX_GUESTS", "")
     if wanted:
         if not wanted.isdigit() or int(wanted) < 1:
@@ -47,6 +47,15 @@ def cap(cores: int | None = None, mem_mib: int | None = None) -> int:
     cores = cores or len(os.sched_getaffinity(0))
     if mem_mib is None:
         mem_mib = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
+    return fits(cores, mem_mib)
+
+
+def fits(cores: int, mem_mib: int) -> int:
+    """Lab guests a host of this size runs at once: ``PER_CORE`` per core, as memory allows.
+
+    >>> fits(2, 23_000), fits(16, 8_000)
+    (4, 3)
+    """
     return max(1, min(PER_CORE * cores, (mem_mib - RESERVE_MIB) // largest_guest_mib()))
 
 

@@ -5,7 +5,9 @@ host with ``lab.start NAME --trainee T --host qemu+ssh://[USER@]HOST[:PORT]/syst
 client carries every call over SSH (``virsh -c URI``, vagrant-libvirt's ``uri``), and the guest
 is reached over SSH through that host (``ssh -W``). Nothing of ours runs there: the host needs
 libvirtd, an SSH server and ``virt-ssh-helper`` or ``nc`` (libvirt's own remote transport).
-The URI is recorded in the VM's work directory; every later command follows it.
+The URI is recorded in the VM's work directory; every later command follows it. A VM made with
+no ``--host`` goes where ``YARAKASHI_HOST`` says (``./run test --host`` sets it for each lane it
+places on another host), else on this machine.
 
 >>> h = parse("qemu+ssh://root@ws2.example:2222/system?keyfile=/root/.ssh/ws2")
 >>> h.name, h.local
@@ -18,6 +20,7 @@ The URI is recorded in the VM's work directory; every later command follows it.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import urllib.parse
@@ -36,6 +39,8 @@ SAFE = re.compile(r"[A-Za-z0-9._~@:/?=&%+-]*")
 FORM = "qemu+ssh://[USER@]HOST[:PORT]/system"
 #: The file in a VM's work directory that records its host.
 RECORD = "libvirt-host"
+#: Where a VM made without ``--host`` goes: a libvirt URI as ``--host`` takes; unset, this machine.
+ENV = "YARAKASHI_HOST"
 
 
 @dataclass(frozen=True)
@@ -103,16 +108,27 @@ def parse(text: str | None) -> Host:
     return Host(text)
 
 
+def default() -> Host:
+    """Where a VM made without ``--host`` goes: ``YARAKASHI_HOST``, else this machine.
+
+    >>> os.environ[ENV] = "qemu+ssh://ws3/system"; default().name
+    'ws3'
+    >>> del os.environ[ENV]; default().local
+    True
+    """
+    text = os.environ.get(ENV, "")
+    try:
+        return parse(text)
+    except YarakashiError as exc:
+        raise YarakashiError(f"{ENV}: {exc}") from None
+
+
 def recorded(workdir: Path) -> Host:
-    """The host a VM's work directory records (this machine when none is)."""
+    """The host a VM's work directory records; with no record (a VM not made yet), :func:`default`."""
     path = workdir / RECORD
-    return Host(path.read_text().strip()) if path.is_file() else Host()
+    return parse(path.read_text().strip()) if path.is_file() else default()
 
 
 def record(workdir: Path, host: Host) -> None:
-    """Write down where the VM of ``workdir`` runs (nothing for this machine)."""
-    path = workdir / RECORD
-    if host.local:
-        path.unlink(missing_ok=True)
-    else:
-        path.write_text(host.uri + "\n")
+    """Write down where the VM of ``workdir`` runs (this machine too: ``YARAKASHI_HOST`` may change)."""
+    (workdir / RECORD).write_text(host.libvirt_uri() + "\n")

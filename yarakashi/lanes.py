@@ -6,8 +6,12 @@ Most of a lab test's time is waiting: a real reboot, or apparmor-cache's 15-minu
 would make TCG guests fight over 2 cores. Each lane is a pytest process whose output is
 streamed with a ``[lane N]`` prefix (pytest-xdist would hide live progress).
 
->>> plan([("a.py", 5), ("b.py", 30), ("c.py", 10), ("d.py", 20)], lanes=2)
-[['b.py', 'a.py'], ['d.py', 'c.py']]
+Lanes may run on other libvirt hosts too (``./run test --host URI``): such a lane's VMs go to
+its host (``YARAKASHI_HOST``), and it takes only modules that say they may (``ANY_HOST = True``:
+they reach their guests through libvirt and SSH alone, no serial-console file, no libvirt here).
+
+>>> [lane.units for lane in plan([("a.py", 5), ("b.py", 30), ("c.py", 10), ("d.py", 20)], lanes=2)]
+[('b.py', 'a.py'), ('d.py', 'c.py')]
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import re
 import subprocess
 import sys
 import threading
-import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from yarakashi import YarakashiError, catalogue, failures, paths
+from yarakashi import YarakashiError, capacity, catalogue, failures, hosts, labnet, paths
+from yarakashi.junit import NO_TESTS, critical_path, outcomes, unfinished, worst
 from yarakashi.progress import say
 
 #: Minutes a test module without a lab (or a lab without ``test_minutes``) is assumed to take.
@@ -28,18 +34,69 @@ DEFAULT_MINUTES = 10
 #: A test module parametrized per lab names the lab.toml key of each lab's minutes
 #: (``MINUTES_PER_LAB = "corpus_minutes"``): the lanes plan each lab's case as a unit.
 PER_LAB = re.compile(r'^MINUTES_PER_LAB = "(\w+)"', re.M)
+#: A module whose VMs may run on another libvirt host says so with this line.
+ANY_HOST = re.compile(r"^ANY_HOST = True$", re.M)
+#: Guests a lane runs at once, at most (apparmor-cache's s1 and s2): another host takes a lane
+#: for each two of the guests it fits (``capacity.fits``).
+GUESTS_PER_LANE = 2
 
 
-def plan(units: list[tuple[str, float]], lanes: int) -> list[list[str]]:
+@dataclass(frozen=True)
+class Lane:
+    """One pytest process of the suite: where its VMs go, and the units it runs in order."""
+
+    host: hosts.Host
+    units: tuple[str, ...]
+
+
+def plan(units: list[tuple[str, float]], lanes: int, elsewhere: Sequence[hosts.Host] = (),
+         anywhere: Callable[[str], bool] = lambda unit: False) -> list[Lane]:
     """Longest-processing-time-first: each unit (a module's path, or a test's node id) goes to
-    the lane that is free soonest."""
-    load = [0.0] * lanes
-    out: list[list[str]] = [[] for _ in range(lanes)]
+    the lane free soonest among those it may use: ``lanes`` lanes here, one more per entry of
+    ``elsewhere`` (another host's lanes) for the units ``anywhere`` allows there.
+
+    >>> ws2 = hosts.parse("qemu+ssh://ws2/system")
+    >>> [(lane.host.name, lane.units) for lane in plan([("a.py", 30), ("b.py", 5)], 1, [ws2], lambda u: u == "b.py")]
+    [('this machine', ('a.py',)), ('ws2', ('b.py',))]
+    """
+    slots = [hosts.Host()] * lanes + list(elsewhere)
+    load = [0.0] * len(slots)
+    out: list[list[str]] = [[] for _ in slots]
     for name, minutes in sorted(units, key=lambda m: -m[1]):
-        lane = load.index(min(load))
+        free = [i for i, host in enumerate(slots) if host.local or anywhere(name)]
+        if not free:
+            raise YarakashiError(f"{Path(name.split('::')[0]).name} runs its VMs on this machine only (it has no "
+                                 "'ANY_HOST = True' line) and no lane here is left for it: --lanes 1 or more")
+        lane = min(free, key=lambda i: load[i])
         out[lane].append(name)
         load[lane] += minutes
-    return [lane for lane in out if lane]
+    return [Lane(host, tuple(names)) for host, names in zip(slots, out) if names]
+
+
+def may_run_elsewhere(unit: str) -> bool:
+    """True when the unit's module has the ``ANY_HOST = True`` line."""
+    return bool(ANY_HOST.search(Path(unit.split("::")[0]).read_text()))
+
+
+def lanes_on(host: hosts.Host) -> int:
+    """How many lanes another host takes: the guests its cores and memory fit (libvirt's
+    ``virsh nodeinfo`` there), two a lane. A host that does not answer is one clear line."""
+    info = labnet.virsh("nodeinfo", check=False, uri=host.libvirt_uri())
+    cores = re.search(r"^CPU\(s\):\s+(\d+)", info.stdout, re.M)
+    memory = re.search(r"^Memory size:\s+(\d+) KiB", info.stdout, re.M)
+    if info.returncode or not cores or not memory:
+        why = (info.stderr.strip().splitlines() or ["no CPU(s) and Memory size in virsh nodeinfo"])[-1]
+        raise YarakashiError(f"--host {host.uri}: libvirt there does not answer: {why}")
+    return max(1, capacity.fits(int(cores[1]), int(memory[1]) // 1024) // GUESTS_PER_LANE)
+
+
+def spread(others: Sequence[hosts.Host], counts: Sequence[int]) -> list[hosts.Host]:
+    """The other hosts' lanes, one of each host in turn: equal loads fill every host first.
+
+    >>> [h.name for h in spread([hosts.parse("qemu+ssh://a/system"), hosts.parse("qemu+ssh://b/system")], [2, 1])]
+    ['a', 'b', 'a']
+    """
+    return [host for round_ in range(max(counts, default=0)) for host, n in zip(others, counts) if round_ < n]
 
 
 def units(directory: Path) -> list[tuple[str, float]]:
@@ -109,22 +166,28 @@ def _pump(lane: int, proc: subprocess.Popen[str], reboots: list[int]) -> None:
             reboots.append(int(found[1]))  # list.append is atomic: the lanes' pumps share it
 
 
-def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = None) -> tuple[int, dict[str, int]]:
-    """Run the lanes; return the worst exit code and the summed outcome counts.
+def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = None,
+        others: Sequence[hosts.Host] = ()) -> tuple[int, dict[str, int]]:
+    """Run the lanes, ``lanes`` here and those ``others`` (other libvirt hosts) take; return the
+    worst exit code and the summed outcome counts.
 
     Past ``deadline`` (a ``time.monotonic()`` instant) the lanes are stopped as by Ctrl-C (their
     VMs removed), and what did not finish is named: exit 124."""
-    groups = plan(units(directory), lanes)
+    elsewhere = spread(others, [lanes_on(host) for host in others])
+    planned = plan(units(directory), lanes, elsewhere, may_run_elsewhere)
+    groups = [lane.units for lane in planned]
     report_dir = paths.WORK / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
     procs, pumps = [], []
     reboots: list[int] = []
-    for n, group in enumerate(groups, 1):
-        say(f"lane {n}: {' '.join(Path(u).name for u in group)}")
+    for n, lane in enumerate(planned, 1):
+        where = "" if lane.host.local else f" (on {lane.host.name})"
+        say(f"lane {n}{where}: {' '.join(Path(u).name for u in lane.units)}")
         xml = report_dir / f"lane-{n}.xml"
         xml.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "pytest", "-s", "-v", f"--junitxml={xml}", *group, *extra]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "YARAKASHI_LANE": str(n), "YARAKASHI_LAB_TESTS": "1"}
+        cmd = [sys.executable, "-m", "pytest", "-s", "-v", f"--junitxml={xml}", *lane.units, *extra]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "YARAKASHI_LANE": str(n), "YARAKASHI_LAB_TESTS": "1",
+               hosts.ENV: lane.host.uri}
         proc = subprocess.Popen(cmd, cwd=paths.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         procs.append((proc, xml))
         pump = threading.Thread(target=_pump, args=(n, proc, reboots), daemon=True)
@@ -151,115 +214,3 @@ def run(directory: Path, lanes: int, extra: list[str], deadline: float | None = 
             totals["failed"] += 1
     say(critical_path([xml for _, xml in procs]))
     return worst(codes, sum(totals.values())), totals
-
-
-#: pytest's exit code when it collected no test (a ``-k`` filter can leave a lane empty).
-NO_TESTS = 5
-
-
-def worst(codes: list[int], ran: int) -> int:
-    """The exit code of several pytest runs that ran ``ran`` tests in all: the worst of them, where
-    "no tests collected" counts only when no run had a test.
-
-    >>> worst([0, 5], ran=1), worst([5, 5], ran=0), worst([1, 5], ran=3), worst([], ran=0)
-    (0, 5, 1, 5)
-    """
-    if not ran:
-        return max(codes, default=NO_TESTS)
-    return max((c for c in codes if c != NO_TESTS), default=0)
-
-
-def _label(case: ET.Element) -> str:
-    """A JUnit test case as the suite names it: ``test_module::test_name``."""
-    return f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"
-
-
-def critical_path(reports: list[Path]) -> str:
-    """Which lane bounded the wall time, and its longest tests.
-
-    >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp())
-    >>> _ = (d / "lane-1.xml").write_text('<testsuite time="90"><testcase classname="tests.lab.test_a" name="t1" time="80"/>'
-    ...                                  '<testcase classname="tests.lab.test_a" name="t2" time="10"/></testsuite>')
-    >>> _ = (d / "lane-2.xml").write_text('<testsuite time="30"><testcase classname="tests.lab.test_b" name="t3" time="30"/></testsuite>')
-    >>> print(critical_path([d / "lane-1.xml", d / "lane-2.xml"]))
-    critical path: lane-1 (90 s; lane-2 30 s); its longest tests: test_a::t1 80 s, test_a::t2 10 s
-    """
-    lanes = []
-    for xml in reports:
-        if xml.exists():
-            root = ET.parse(xml).getroot()
-            cases = sorted(((float(c.get("time", 0)), _label(c))
-                            for c in root.iter("testcase")), reverse=True)
-            lanes.append((sum(float(s.get("time", 0)) for s in root.iter("testsuite")), xml.stem, cases))
-    if not lanes:
-        return "critical path: no lane report"
-    lanes.sort(reverse=True)
-    took, name, cases = lanes[0]
-    others = "; ".join(f"{n} {t:.0f} s" for t, n, _ in lanes[1:])
-    longest = ", ".join(f"{label} {t:.0f} s" for t, label in cases[:3])
-    return f"critical path: {name} ({took:.0f} s{'; ' + others if others else ''}); its longest tests: {longest}"
-
-
-def unfinished(units: list[str], xml: Path) -> tuple[list[str], str]:
-    """A stopped lane: the units (modules, node ids) with no result in its report, and the last
-    one with results (it may have been stopped part way).
-
-    >>> unfinished(["tests/lab/test_a.py", "tests/lab/test_b.py"], Path("/nonexistent.xml"))
-    (['test_a.py', 'test_b.py'], '')
-    >>> import tempfile
-    >>> xml = Path(tempfile.mkdtemp()) / "lane-1.xml"
-    >>> _ = xml.write_text('<testsuite><testcase classname="tests.lab.test_c" name="test_x[lab-1]"/></testsuite>')
-    >>> unfinished(["tests/lab/test_c.py::test_x[lab-1]", "tests/lab/test_c.py::test_x[lab-2]"], xml)
-    (['test_c.py::test_x[lab-2]'], 'test_c.py::test_x[lab-1]')
-    """
-    seen: set[str] = set()
-    for case in ET.parse(xml).getroot().iter("testcase") if xml.exists() else []:
-        module, name = _label(case).split("::", 1)
-        seen |= {f"{module}.py", f"{module}.py::{name}"}
-    names = [Path(u).name for u in units]
-    return [n for n in names if n not in seen], next((n for n in reversed(names) if n in seen), "")
-
-
-def merge(reports: list[Path], out: Path) -> Path:
-    """One JUnit file of every report that exists (``<testsuites>``), for a CI to read once."""
-    merged = ET.Element("testsuites")
-    for xml in reports:
-        if xml.exists():
-            root = ET.parse(xml).getroot()
-            merged.extend(root.iter("testsuite") if root.tag == "testsuites" else [root])
-    ET.ElementTree(merged).write(out, encoding="utf-8", xml_declaration=True)
-    return out
-
-
-def failed(reports: list[Path]) -> list[str]:
-    """Each failed or erred test of the reports, with the first line of its message: what a
-    reader of a CI log's last lines needs when the lane that failed printed long before.
-
-    >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp())
-    >>> _ = (d / "r.xml").write_text('<testsuite><testcase classname="tests.lab.test_a" name="t1"><failure message="AssertionError: boom&#10;more"/>'
-    ...                              '</testcase><testcase classname="tests.lab.test_a" name="t2"/></testsuite>')
-    >>> failed([d / "r.xml", d / "none.xml"])
-    ['test_a::t1: AssertionError: boom']
-    """
-    found = []
-    for xml in reports:
-        for case in ET.parse(xml).getroot().iter("testcase") if xml.exists() else []:
-            for bad in (*case.iter("failure"), *case.iter("error")):
-                message = (bad.get("message") or bad.text or "").strip().splitlines() or ["no message"]
-                found.append(f"{_label(case)}: {message[0][:300]}")
-    return found
-
-
-def outcomes(reports: list[Path]) -> dict[str, int]:
-    """Passed, failed (failures + errors) and skipped tests summed over junit-xml reports."""
-    totals = {"passed": 0, "failed": 0, "skipped": 0}
-    for xml in reports:
-        for suite in ET.parse(xml).getroot().iter("testsuite") if xml.exists() else []:
-            tests, fail = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-            skipped = int(suite.get("skipped", 0))
-            totals["failed"] += fail
-            totals["skipped"] += skipped
-            totals["passed"] += tests - fail - skipped
-    return totals

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 
-from yarakashi import YarakashiError, catalogue, checking, failures, labnet, lanes, model, paths, providers, vagrantfile, verdict
+from yarakashi import (YarakashiError, catalogue, checking, failures, hosts, junit, labnet, lanes, model, paths, providers,
+                       vagrantfile, verdict)
 from yarakashi.coreseconds import CoreSeconds
 from yarakashi.machine import TEST_PREFIX, Machine, workdir_machines
 from yarakashi.progress import say
@@ -57,7 +58,7 @@ def lab_test(lab_name: str, pytest_args: str = "", platform: str | None = None, 
                 say(f"{lab.name}: run {n} of {repeat}")
             with failures.step(f"the tests of {lab.name}, run {n} of {repeat}"):
                 code = pytest(["-s", "-v", str(module), f"--junitxml={xml}", *split_pytest_args(pytest_args)])
-            runs.append((code, time.monotonic() - start, lanes.outcomes([xml])))
+            runs.append((code, time.monotonic() - start, junit.outcomes([xml])))
     except failures.Interrupted as exc:
         _sweep_test_vms([lab.name], exc)
         raise
@@ -122,9 +123,11 @@ def observed_table(lab: model.Lab, platform: str, steps: list[str], reports: lis
 DEADLINE = 82 * 60
 
 
-def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: float = DEADLINE) -> int:
+def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: float = DEADLINE,
+               others: list[hosts.Host] | None = None) -> int:
     """The whole suite: doctests and unit tests, then the lab tests in parallel lanes, within
-    ``deadline`` seconds (every lab's story and fix corpus, the workshop walkthrough, ...).
+    ``deadline`` seconds (every lab's story and fix corpus, the workshop walkthrough, ...);
+    ``others``: libvirt hosts that take lanes too (``--host``).
 
     Ends with a ``failed test: MODULE::TEST: first message line`` line per failure, then one
     closing line that sums every pytest run, e.g. ``total: 63 passed, 0 failed``.
@@ -133,26 +136,26 @@ def test_suite(unit_only: bool, lane_count: int, extra: list[str], deadline: flo
     xml = paths.WORK / "reports" / "unit.xml"
     xml.parent.mkdir(parents=True, exist_ok=True)
     code = pytest(["yarakashi", "tests/unit", f"--junitxml={xml}", *extra])
-    totals = lanes.outcomes([xml])
+    totals = junit.outcomes([xml])
     if not unit_only:
         began = time.monotonic()
         try:
             with failures.step("the real-VM tests (lanes)"), CoreSeconds(vagrantfile.checkout_prefix()) as spent:
-                lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra, until)
+                lab_code, lab_totals = lanes.run(paths.REPO / "tests" / "lab", lane_count, extra, until, others or [])
         except failures.Interrupted as exc:
             _sweep_test_vms(list(catalogue.labs()), exc)
             raise
         say(f"suite wall: {time.monotonic() - began:.0f} s (the lanes)")
-        say(spent.line())
+        say(spent.line() + (" (the guests of this machine only)" if others else ""))
         if not providers.get("libvirt").vms(providers.GUEST_PREFIX):
             labnet.teardown()
         totals = {k: totals[k] + lab_totals[k] for k in totals}
-        code = lanes.worst([code, lab_code], sum(totals.values()))
-    merged = lanes.merge([xml, *sorted(xml.parent.glob("lane-*.xml"))] if not unit_only else [xml], xml.parent / "suite.xml")
+        code = junit.worst([code, lab_code], sum(totals.values()))
+    merged = junit.merge([xml, *sorted(xml.parent.glob("lane-*.xml"))] if not unit_only else [xml], xml.parent / "suite.xml")
     say(f"JUnit report of the whole run: {merged}")
     if code == 124:
         say(f"the whole run passed its deadline of {deadline:.0f} s (--deadline): stopped, VMs removed")
-    for line in lanes.failed([merged]):
+    for line in junit.failed([merged]):
         print(f"failed test: {line}", flush=True)
     print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
     return code

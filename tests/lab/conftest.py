@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 
 import pytest
 
-from yarakashi import boxes, catalogue, kernlog, labnet, paths, providers
+from yarakashi import boxes, catalogue, hosts, kernlog, labnet, paths, providers
 from yarakashi.coreseconds import CoreSeconds, spent
 from yarakashi.machine import TEST_PREFIX, Machine
 from yarakashi.progress import say
@@ -51,9 +51,10 @@ def lab_session() -> Iterator[dict[str, list[str]]]:
         if plat.offline:
             boxes.ensure(plat)
     yield before
-    for dom in sorted(CREATED & set(LIBVIRT.vms(providers.GUEST_PREFIX))):
+    where = providers.get("libvirt", hosts.default())  # a lane on another host (./run test --host) made them there
+    for dom in sorted(CREATED & set(where.vms(providers.GUEST_PREFIX))):
         say(f"removing leftover test VM {dom}")
-        LIBVIRT.sweep(dom)
+        where.sweep(dom)
     # Under `invoke test` the lanes' parent owns the namespace; alone, the session does.
     if "YARAKASHI_LANE" not in os.environ and not LIBVIRT.vms(providers.GUEST_PREFIX):
         labnet.teardown()

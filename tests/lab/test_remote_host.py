@@ -3,26 +3,31 @@ places it: ``lab.start --host qemu+ssh://…/system`` (libvirt's own remote tran
 ours), then the facilitator's view, a real reboot, ``lab.reset`` and ``lab.destroy``, typed
 without ``--host``: every one goes through that host, and nothing runs on this machine's libvirt.
 
-The other host is a second libvirtd with an SSH server in namespaces of their own
-(``libvirt_host.py``), reached only over SSH.
+Then the suite's lanes on two other hosts (``./run test --host URI --host URI``): each lane's
+VMs are made on the host it was placed on (``placed/``).
+
+The other hosts are libvirtds with an SSH server in namespaces of their own (``libvirt_host.py``),
+reached only over SSH: one machine, so this proves the path, not a speed-up (bench/hosts.py models that).
 """
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from yarakashi import paths, providers
+from yarakashi import hosts, lanes, paths, providers
 from yarakashi.guest import Endpoint
 
 from . import libvirt_host
 from .conftest import CREATED, invoke
 
-#: For the lane scheduler (yarakashi.lanes): a second libvirtd, one VM there, a start, a reboot, a reset.
-TEST_MINUTES = 6
+#: For the lane scheduler (yarakashi.lanes): a second libvirtd, one VM there, a start, a reboot, a reset;
+#: then a third libvirtd and a VM on each of the two in lanes of their own.
+TEST_MINUTES = 9
 LAB, PLATFORM, TRAINEE, WHO = "memory-engine", "debian12-merged", "tuning-froze-the-server", "carol"
 LIBVIRT = providers.get("libvirt")
 
@@ -78,3 +83,23 @@ def test_a_trainees_lab_runs_reboots_and_resets_on_another_libvirt_host(second_h
     assert domain not in second_host.virsh("list", "--all", "--name").stdout.split()
     assert not any(v.startswith(domain) for v in second_host.virsh("vol-list", "default").stdout.split())
     assert not (Path(env["YARAKASHI_WORK"]) / LAB / f"{PLATFORM}-t-{WHO}").exists()
+
+
+def test_the_suites_lanes_run_on_two_other_libvirt_hosts(second_host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``lanes.run`` as ``./run test --lanes 0 --host H2 --host H3`` calls it, on the probe module
+    ``placed/``: its two cases split over the hosts' lanes, each VM made on its lane's host."""
+    work = tmp_path / "work"  # the lanes' reports and VM directories: not the suite's own lane-N.xml
+    monkeypatch.setenv("YARAKASHI_WORK", str(work))
+    monkeypatch.setattr(paths, "WORK", work)
+    with libvirt_host.started("yk-h3") as third:
+        code, totals = lanes.run(Path(__file__).parent / "placed", 0, ["-p", "no:cacheprovider"],
+                                 others=[hosts.parse(second_host.uri), hosts.parse(third.uri)])
+        left = third.virsh("list", "--all", "--name").stdout.split()
+    assert (code, totals) == (0, {"passed": 2, "failed": 0, "skipped": 0})
+    placed = {}
+    for xml in sorted((work / "reports").glob("lane-*.xml")):
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            placed[case.get("name")] = next(p.get("value") for p in case.iter("property") if p.get("name") == "libvirt_host")
+    assert sorted(placed.values()) == ["yk-h2", "yk-h3"], f"one case on each host: {placed}"
+    assert not [d for d in left if "-placed-" in d], "the third host's VM removed by its lane"
+    assert not [d for d in second_host.virsh("list", "--all", "--name").stdout.split() if "-placed-" in d]

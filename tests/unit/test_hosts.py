@@ -160,3 +160,22 @@ def test_no_attribute_of_a_machine_hides_one_of_its_methods(tmp_path, monkeypatc
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), "t-carol", host=hosts.parse(WS2))
     assert [name for name in vars(m) if callable(getattr(type(m), name, None))] == []
     assert m.runs_on.name == "ws2.example" and callable(m.guest.testinfra)
+
+
+def test_a_vm_made_without_host_goes_where_yarakashi_host_says_and_then_follows_its_record(tmp_path, monkeypatch) -> None:
+    """A lane of ``./run test --host`` sets ``YARAKASHI_HOST``; a VM's record outlives a change of it."""
+    monkeypatch.setattr(paths, "WORK", tmp_path)
+    lab, plat = catalogue.lab("rsync-dirlinks"), catalogue.platform("debian12-merged")
+    monkeypatch.setenv(hosts.ENV, WS2)
+    placed = Machine(lab, plat, "test-placed", hypervisor=FakeHypervisor())
+    assert placed.runs_on == hosts.parse(WS2)
+    placed.render()
+    here = Machine(lab, plat, "main", hypervisor=FakeHypervisor(), host=hosts.Host())
+    here.render()
+    monkeypatch.delenv(hosts.ENV)
+    assert Machine(lab, plat, "test-placed", hypervisor=FakeHypervisor()).runs_on.uri == WS2
+    monkeypatch.setenv(hosts.ENV, "qemu+ssh://ws9/system")
+    assert Machine(lab, plat, "main", hypervisor=FakeHypervisor()).runs_on.local, "recorded here: stays here"
+    monkeypatch.setenv(hosts.ENV, "ws9")
+    with pytest.raises(hosts.YarakashiError, match=r"^YARAKASHI_HOST: --host must be this machine"):
+        Machine(lab, plat, "new", hypervisor=FakeHypervisor())

@@ -57,6 +57,9 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("lab.hint", "-h"), "-h after a task is read as its argument; help on a task: ./run --help lab.hint"),
         (("test", "--lanes", "x"), "--lanes must be a whole number from 1 up, not 'x'"),
         (("test", "--lanes", "0"), "--lanes must be a whole number from 1 up, not '0'"),
+        (("test", "--host", "qemu:///system"), "--host names another libvirt host (qemu+ssh://...); this machine's lanes are --lanes"),
+        (("test", "--lanes", "0", "--host", "ssh://ws2"), "--host must be this machine (qemu:///system) or a libvirt URI "
+                                                          "qemu+ssh://[USER@]HOST[:PORT]/system, not 'ssh://ws2'"),
         (("test", "--unit", "--deadline", "soon"), "--deadline must be a whole number from 1 up, not 'soon'"),
         (("lab.test", "rsync-dirlinks", "--repeat", "-1"), "--repeat must be a whole number from 1 up, not '-1'"),
         (("room.plan", "/nonexistent/room.toml"), "roster not found: /nonexistent/room.toml"),
