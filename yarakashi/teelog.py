@@ -35,6 +35,9 @@ def tee(log: Path, prefix: str = "", stream: TextIO | None = None) -> Iterator[I
     def pump() -> None:
         with os.fdopen(read_fd, encoding="utf-8", errors="replace") as src, log.open("a") as dst:
             for line in src:
+                # A child killed mid-line (subprocess.call kills Vagrant when an interrupt
+                # arrives) leaves a partial line: end it, so the next line is a line of its own.
+                line = line if line.endswith("\n") else line + "\n"
                 dst.write(line)
                 dst.flush()
                 out.write(prefix + line)
