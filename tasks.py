@@ -275,6 +275,17 @@ def room_plan(c, roster, json=False):
     print(cli.json_lines([plan]) if json else cli.room_plan(plan))
 
 
+@task(name="open", help={"roster": "the room's roster (see room.plan)", "address": "the IP address the portal listens on (default 127.0.0.1)",
+                         "port": "its port (default 8080)", "checks": "checks and re-tests that run at once (default: the host's cores)"})
+@friendly
+@as_root
+def room_open(c, roster, address="127.0.0.1", port="8080", checks=None):
+    """Open a workshop room: a page per team, the facilitator's board, served until Ctrl-C: invoke room.open room.toml."""
+    from yarakashi.portal import serve
+
+    serve.serve(Path(roster), address, port, positive_int("--checks", checks) if checks else None)
+
+
 @task
 @friendly
 @as_root
@@ -286,5 +297,5 @@ def setup(c):
 lab = Collection("lab", lab_list, up, start, reset, hint, run, check, corpus, reboot, retest, sysrq, timeline, status, ssh,
                  destroy, lab_test)
 box = Collection("box", box_build, box_list, box_remove)
-rooms = Collection("room", room_plan)
+rooms = Collection("room", room_plan, room_open)
 ns = Collection(lab, box, rooms, test_all, host_retest, setup)

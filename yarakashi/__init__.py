@@ -8,6 +8,8 @@ The package is split one concept per module:
 - ``app``        the operations (up, start, hint, reset, check, retest, status, timeline, destroy) over a target
                  resolved once, returning data; the command line (``cli``, ``tasks.py``) and a portal call them
 - ``calls``      who follows an operation: its progress lines to a callback, and its cancel
+- ``portal``     the workshop room's web door (``room.open``): a team's page, the facilitator's board, the job queue
+- ``roster``     a workshop room's teams and labs, read from a TOML file; ``roomstate``: its state in SQLite
 - ``boxes``      offline Vagrant boxes built from Debian's archive, cached by input hash
 - ``providers``  one module per hypervisor (libvirt, VirtualBox): every act on a VM's power, console, disk, snapshots
 - ``hosts``      where a lab VM runs: this machine, or another libvirt host by its URI (``lab.start --host``)

@@ -215,6 +215,8 @@ class Lab:
     machines: tuple[Server, ...] = ()
     apps: tuple[App, ...] = ()
     spoilers: tuple[str, ...] = ()  # words that give the cause or the fix away: nothing trainees see may hold one
+    #: What a trainee reads of each verify check (the room's portal), by the check's name: English, Japanese.
+    trainee_checks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     corpus_least: dict[str, int] = field(default_factory=dict)  # fixes/ has at least this many scripts per expected verdict
 
     @property

@@ -32,21 +32,26 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS teams (name TEXT PRIMARY KEY, lab TEXT NOT NULL, secret TEXT NOT NULL, keys TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS room (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, team TEXT NOT NULL REFERENCES teams(name), kind TEXT NOT NULL,
-  state TEXT NOT NULL, started REAL NOT NULL, ended REAL, verdict TEXT, detail TEXT);
+  state TEXT NOT NULL, started REAL NOT NULL, ran REAL, ended REAL, verdict TEXT, detail TEXT);
 """
-#: What a team can ask of the room, each an event.
-KINDS = ("start", "hint", "reset", "check")
+#: What is done for a team, each an event: asked by the team (hint, reset, check) or by the
+#: facilitator (start, destroy, and the organisers' re-test).
+KINDS = ("start", "hint", "reset", "check", "destroy", "retest")
+#: An event's states: asked and waiting for its turn, running, then done or interrupted.
+STATES = ("queued", "running", "done", "interrupted")
 
 
 @dataclass(frozen=True)
 class Event:
-    """One start, hint, reset or check of a team: ``running``, ``done``, or ``interrupted``."""
+    """One start, hint, reset, check, destroy or re-test of a team, in one of :data:`STATES`;
+    ``started`` is when it was asked, ``ran`` when its turn came."""
 
     id: int
     team: str
     kind: str
     state: str
     started: float
+    ran: float | None
     ended: float | None
     verdict: str | None
     detail: dict
@@ -59,8 +64,8 @@ class Room:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.executescript(SCHEMA)
-        # The server that wrote a running event is gone: whatever it ran did not finish.
-        self.db.execute("UPDATE events SET state = 'interrupted', ended = ? WHERE state = 'running'", (time.time(),))
+        # The server that wrote a queued or running event is gone: whatever it ran did not finish.
+        self.db.execute("UPDATE events SET state = 'interrupted', ended = ? WHERE state IN ('queued', 'running')", (time.time(),))
 
     def seat(self, r: roster.Roster) -> dict[str, str]:
         """Each team of ``r`` with its secret: a team seated before keeps its own (its page's
@@ -85,21 +90,35 @@ class Room:
                 found = name
         return found
 
-    def begin(self, team: str, kind: str) -> int:
-        """A new ``running`` event of ``team``; its id."""
+    def begin(self, team: str, kind: str, queued: bool = False) -> int:
+        """A new ``running`` event of ``team`` (``queued``: waiting for its turn); its id."""
         if kind not in KINDS:
             raise ValueError(f"unknown event kind {kind!r}; valid kinds: {', '.join(KINDS)}")
-        return int(self.db.execute("INSERT INTO events (team, kind, state, started) VALUES (?, ?, 'running', ?)",
-                                   (team, kind, time.time())).lastrowid or 0)
+        now = time.time()
+        return int(self.db.execute("INSERT INTO events (team, kind, state, started, ran) VALUES (?, ?, ?, ?, ?)",
+                                   (team, kind, "queued" if queued else "running", now, None if queued else now)).lastrowid or 0)
 
-    def end(self, event: int, verdict: str | None = None, detail: dict | None = None) -> None:
-        """The event ``event`` done, with its verdict (a check's PASS or FAIL) and what it said."""
-        self.db.execute("UPDATE events SET state = 'done', ended = ?, verdict = ?, detail = ? WHERE id = ? AND state = 'running'",
-                        (time.time(), verdict, json.dumps(detail or {}), event))
+    def run(self, event: int) -> None:
+        """The queued event ``event`` has its turn: ``running``."""
+        self.db.execute("UPDATE events SET state = 'running', ran = ? WHERE id = ? AND state = 'queued'", (time.time(), event))
+
+    def end(self, event: int, verdict: str | None = None, detail: dict | None = None, state: str = "done") -> None:
+        """The event ``event`` ``done`` (or ``interrupted``), with its verdict (a check's PASS or
+        FAIL, ERROR when it could not finish) and what it said."""
+        self.db.execute("UPDATE events SET state = ?, ended = ?, verdict = ?, detail = ? WHERE id = ? AND state IN ('queued', 'running')",
+                        (state, time.time(), verdict, json.dumps(detail or {}), event))
 
     def events(self, team: str | None = None) -> list[Event]:
         """Every event of ``team`` (None: of every team), oldest first."""
-        rows = self.db.execute("SELECT id, team, kind, state, started, ended, verdict, detail FROM events"
+        rows = self.db.execute("SELECT id, team, kind, state, started, ran, ended, verdict, detail FROM events"
                                + (" WHERE team = ?" if team else "") + " ORDER BY id", (team,) if team else ())
-        return [Event(id_, name, kind, state, started, ended, verdict, json.loads(detail or "{}"))
-                for id_, name, kind, state, started, ended, verdict, detail in rows]
+        return [Event(id_, name, kind, state, started, ran, ended, verdict, json.loads(detail or "{}"))
+                for id_, name, kind, state, started, ran, ended, verdict, detail in rows]
+
+    def event(self, event: int) -> Event | None:
+        """The event ``event``, None if there is none."""
+        return next((e for e in self.events() if e.id == event), None)
+
+    def teams(self) -> dict[str, str]:
+        """Each seated team's lab."""
+        return dict(self.db.execute("SELECT name, lab FROM teams ORDER BY name"))

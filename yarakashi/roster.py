@@ -8,7 +8,7 @@ roster is one line naming the file, the line of the table at fault and what was 
     start_timeout = 120      # optional: lab.start --start-timeout for every team
 
     [[teams]]
-    name = "narusejun"       # lower-case letters, digits and '-', at most 16
+    name = "narusejun"       # lower-case letters and digits, at most 16
     lab = "db-stops-after-reboot"   # a lab, by its trainees' name or its own
     keys = ["ssh-ed25519 AAAAC3Nza... taro@laptop"]   # optional
 
@@ -28,10 +28,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yarakashi import YarakashiError, catalogue, model, schema
+from yarakashi import YarakashiError, catalogue, model, schema, workshop
 
-#: A team's name: it names the team's VMs (``t-NAME``), so short and plain.
-TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,15}")
+#: A team's name: it names the team's VMs (``t-NAME``, a trainee's instance), so short and plain.
+TEAM_NAME = workshop.TRAINEE
 #: An OpenSSH public key line: its type, its base64 body, an optional comment.
 PUBLIC_KEY = re.compile(r"(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
                         r" [A-Za-z0-9+/]+={0,3}( \S.*)?")
@@ -105,7 +105,7 @@ def parse(text: str, where: str = "roster") -> Roster:
         t = TeamTable(**schema.typed_table(TeamTable, schema.typed(table, dict, f"teams[{n}]", where), at, given=()))
         at += f" ({t.name!r})"
         if not TEAM_NAME.fullmatch(t.name):
-            raise YarakashiError(f"{at}: a team's name is lower-case letters, digits and '-', at most 16")
+            raise YarakashiError(f"{at}: a team's name is lower-case letters and digits, at most 16")
         if any(other.name == t.name for other in teams):
             raise YarakashiError(f"{at}: another team has that name")
         bad = [k for k in t.keys if not PUBLIC_KEY.fullmatch(k.strip())]

@@ -203,14 +203,23 @@ def reset(m: Machine, lang: str) -> str:
 
 def hint(m: Machine, lang: str) -> str:
     """The next hint of the lab (counted), or a line saying there are no more."""
+    n, total, text = next_hint(m, lang)
+    note = _session_of(m).note(m.lab.start_timeout_unit, lang)
+    if not text:
+        return note + line("no_more", lang, lab=m.lab.trainee_name, total=total)
+    return f"{note}{line('hint', lang, n=n, total=total, lab=m.lab.trainee_name)}\n{text}"
+
+
+def next_hint(m: Machine, lang: str) -> tuple[int, int, str]:
+    """The next hint, counted: its number, how many the lab has, its text in ``lang``; when
+    every hint was given, ``(total, total, '')``."""
     s = _session_of(m)
     hints = m.lab.hints_ja if lang == "ja" and m.lab.hints_ja else m.lab.hints
-    note = s.note(m.lab.start_timeout_unit, lang)
     if s.hints >= len(hints):
-        return note + line("no_more", lang, lab=m.lab.trainee_name, total=len(hints))
+        return len(hints), len(hints), ""
     s.hints += 1
     _save(m, s)
-    return f"{note}{line('hint', lang, n=s.hints, total=len(hints), lab=m.lab.trainee_name)}\n{hints[s.hints - 1]}"
+    return s.hints, len(hints), hints[s.hints - 1]
 
 
 def status(m: Machine, lang: str = "en") -> str:

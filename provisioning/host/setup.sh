@@ -12,6 +12,7 @@ PACKAGES=(
   debootstrap dnsmasq-base iptables fdisk e2fsprogs dpkg-dev rsync openssh-client
   netcat-openbsd iproute2 procps shellcheck python3 python3-venv
   dropbear-bin  # the tests' second libvirt host's SSH server: binaries only, no service is started
+  chromium chromium-driver fonts-ipafont-gothic  # the room portal's browser tests (selenium), Japanese glyphs
 )
 if [ "$(id -u)" != 0 ]; then
   echo "setup needs root (it installs Debian packages): sudo $0" >&2

@@ -108,6 +108,13 @@ def hint(t: Target, lang: str) -> str:
         return workshop.hint(m, lang)
 
 
+def next_hint(t: Target, lang: str) -> tuple[int, int, str]:
+    """The next hint as data (the room's portal): its number, the number of hints, its text."""
+    m = target.started(t)
+    with target.hold(m):
+        return workshop.next_hint(m, lang)
+
+
 def timeline_of(t: Target, out: Path | None = None) -> tuple[list[timeline.Moment], Path]:
     """``lab.timeline``: the moments of the VM's current boot beside the post's lines, and the
     self-contained HTML page with the picture (written to ``out``)."""

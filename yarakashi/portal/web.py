@@ -1,0 +1,300 @@
+"""The room's pages: a team's page at ``/t/<secret>``, the facilitator's board at
+``/a/<secret>``, their JSON beside them. A wrong secret is 404, another team's event 403, a
+malformed request 4xx; nothing a team's page or JSON holds names the cause, a lab or a VM.
+
+>>> from starlette.testclient import TestClient
+>>> portal = demo()
+>>> with TestClient(portal.app) as client:
+...     client.get("/t/nope").status_code, client.get(f"/t/{portal.secrets['a']}").status_code
+(404, 200)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import tempfile
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from yarakashi import roster, workshop
+from yarakashi.portal import markdown, words
+from yarakashi.portal.backend import Backend, Fake
+from yarakashi.portal.jobs import Jobs, Refused
+from yarakashi.roomstate import Event, Room
+
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape())
+TEMPLATES.globals.update(md=markdown.html, md_inline=markdown.inline)
+#: Team actions a page's buttons post.
+TEAM_ACTIONS = ("hint", "reset", "check")
+#: What the facilitator does to one team.
+ADMIN_ACTIONS = ("start", "reset", "destroy")
+#: Secret addresses must not leak to other sites through the Referer header.
+HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+@dataclass
+class Portal:
+    """A room's running portal: its ASGI app, state, jobs and the secrets it hands out."""
+
+    app: Starlette
+    room: Room
+    jobs: Jobs
+    roster: roster.Roster
+    secrets: dict[str, str]
+    admin: str
+
+
+def make(r: roster.Roster, room: Room, backend: Backend, at_once: int = 1) -> Portal:
+    """The portal of roster ``r`` over the room's state ``room`` (its teams seated)."""
+    secrets = room.seat(r)
+    admin = room.db.execute("SELECT value FROM room WHERE key = 'admin'").fetchone()[0]
+    jobs = Jobs(room, backend, r, at_once)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        jobs.stop()  # the server stops: every job cancelled and cleaned up, its event interrupted
+
+    portal = Portal(Starlette(), room, jobs, r, secrets, admin)
+    portal.app = Starlette(routes=_routes(portal), lifespan=lifespan,
+                           exception_handlers={HTTPException: _http_error, Exception: _server_error})
+    return portal
+
+
+def demo() -> Portal:
+    """A portal of two teams over the fake backend, its state in a temporary directory (doctests)."""
+    r = roster.parse("[room]\nname = 'dojo'\nlang = 'ja'\n[[teams]]\nname = 'a'\nlab = 'rsync-dirlinks'\n"
+                     "[[teams]]\nname = 'b'\nlab = 'memory-engine'\n")
+    return make(r, Room(Path(tempfile.mkdtemp()) / "room.db"), Fake())
+
+
+def _routes(p: Portal) -> list[Route]:
+    def team_of(request: Request) -> roster.Team:
+        name = p.room.team(request.path_params["secret"])
+        if name is None:
+            raise HTTPException(404)
+        return next(t for t in p.roster.teams if t.name == name)
+
+    def admin_of(request: Request) -> None:
+        if not p.room.admin(request.path_params["secret"]):
+            raise HTTPException(404)
+
+    async def team_page(request: Request) -> Response:
+        team = team_of(request)
+        return _html("team.html", {**_team_view(p, team), "secret": request.path_params["secret"], "t": _words(p.roster.lang)})
+
+    async def team_state(request: Request) -> Response:
+        return JSONResponse(_team_view(p, team_of(request)), headers=HEADERS)
+
+    async def team_event(request: Request) -> Response:
+        team = team_of(request)
+        event = p.room.event(_int(request.path_params["event"]))
+        if event is None:
+            raise HTTPException(404)
+        if event.team != team.name:
+            raise HTTPException(403)
+        return JSONResponse(_event_view(p, event), headers=HEADERS)
+
+    async def team_action(request: Request) -> Response:
+        team, action = team_of(request), request.path_params["action"]
+        if action not in TEAM_ACTIONS:
+            raise HTTPException(404)
+        form = await _form(request)
+        if action == "reset" and form.get("confirm") != ["yes"]:
+            return _refused(p, Refused("confirm_needed", 400), request)
+        try:
+            p.jobs.submit(team.name, action)
+        except Refused as exc:
+            return _refused(p, exc, request)
+        return RedirectResponse(f"/t/{request.path_params['secret']}", 303, headers=HEADERS)
+
+    async def admin_page(request: Request) -> Response:
+        admin_of(request)
+        view = _admin_view(p)
+        return _html("admin.html", {**view, "secret": request.path_params["secret"], "t": _words("en"), "lang": "en",
+                                    "active": any(row["job"] for row in view["teams"])})
+
+    async def admin_state(request: Request) -> Response:
+        admin_of(request)
+        return JSONResponse(_admin_view(p), headers=HEADERS)
+
+    async def admin_action(request: Request) -> Response:
+        admin_of(request)
+        team, action = request.path_params["team"], request.path_params["action"]
+        if team not in p.jobs.teams or action not in ADMIN_ACTIONS:
+            raise HTTPException(404)
+        try:
+            p.jobs.submit(team, action)
+        except Refused as exc:
+            return PlainTextResponse(words.text(exc.key, "en", **exc.values), exc.status, headers=HEADERS)
+        return RedirectResponse(f"/a/{request.path_params['secret']}", 303, headers=HEADERS)
+
+    async def admin_retest(request: Request) -> Response:
+        admin_of(request)
+        refused = []
+        for team in p.jobs.teams:
+            try:
+                p.jobs.submit(team, "retest")
+            except Refused as exc:
+                refused.append(f"{team}: {words.text(exc.key, 'en', **exc.values)}")
+        if refused:
+            return PlainTextResponse("re-test not queued for " + "; ".join(refused), 409, headers=HEADERS)
+        return RedirectResponse(f"/a/{request.path_params['secret']}", 303, headers=HEADERS)
+
+    async def admin_export(request: Request) -> Response:
+        admin_of(request)
+        rows = _results(p)
+        if request.path_params["format"] == "json":
+            return JSONResponse({"room": p.roster.name, "teams": rows}, headers=HEADERS)
+        if request.path_params["format"] != "csv":
+            raise HTTPException(404)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(RESULT_FIELDS))
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{p.roster.name}-results.csv"'})
+
+    async def admin_key(request: Request) -> Response:
+        admin_of(request)
+        lab = next((t.lab for t in p.roster.teams if t.lab.name == request.path_params["lab"]), None)
+        if lab is None:
+            raise HTTPException(404)
+        name = "README.ja.md" if p.roster.lang == "ja" and (lab.path / "README.ja.md").is_file() else "README.md"
+        return PlainTextResponse((lab.path / name).read_text(), headers=HEADERS)
+
+    return [
+        Route("/t/{secret}", team_page),
+        Route("/t/{secret}/state", team_state),
+        Route("/t/{secret}/events/{event}", team_event),
+        Route("/t/{secret}/{action}", team_action, methods=["POST"]),
+        Route("/a/{secret}", admin_page),
+        Route("/a/{secret}/state", admin_state),
+        Route("/a/{secret}/retest", admin_retest, methods=["POST"]),
+        Route("/a/{secret}/results.{format}", admin_export),
+        Route("/a/{secret}/key/{lab}", admin_key),
+        Route("/a/{secret}/teams/{team}/{action}", admin_action, methods=["POST"]),
+    ]
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    """A posted form's fields (the pages post a checkbox at most: no multipart parser needed);
+    a body too long or not UTF-8 is 4xx."""
+    body = await request.body()
+    if len(body) > 4096:
+        raise HTTPException(413)
+    try:
+        return urllib.parse.parse_qs(body.decode())
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400) from None
+
+
+def _int(text: str) -> int:
+    if not text.isdigit():
+        raise HTTPException(404)
+    return int(text)
+
+
+def _words(lang: str):  # noqa: ANN202 - a template's t(key, **values)
+    return lambda key, **values: words.text(key, lang, **values)
+
+
+def _html(template: str, values: dict[str, object], status: int = 200) -> HTMLResponse:
+    return HTMLResponse(TEMPLATES.get_template(template).render(**values), status, headers=HEADERS)
+
+
+def _refused(p: Portal, exc: Refused, request: Request) -> Response:
+    message = words.text(exc.key, p.roster.lang, **exc.values)
+    return _html("message.html", {"message": message, "back": f"/t/{request.path_params['secret']}", "lang": p.roster.lang,
+                                   "room": p.roster.name}, exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 400)
+    return PlainTextResponse(f"{status}", status, headers=HEADERS)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse("500: the portal failed; the facilitator's terminal has the details", 500, headers=HEADERS)
+
+
+def _event_view(p: Portal, e: Event, lang: str | None = None) -> dict[str, object]:
+    """An event as its team reads it: kind, state, times, place in the queue, the trainee's
+    verdict or hint; an ERROR's own words stay with the facilitator."""
+    lang = lang or p.roster.lang
+    view: dict[str, object] = {"id": e.id, "kind": e.kind, "state": e.state, "asked": e.started, "ran": e.ran, "ended": e.ended,
+                               "asked_at": time.strftime("%H:%M:%S", time.localtime(e.started)), "verdict": e.verdict,
+                               "place": p.jobs.place(e.id)}
+    if e.kind in ("check", "retest") and "trainee" in e.detail:
+        view["result"] = e.detail["trainee"][lang]
+    if e.kind == "hint" and e.state == "done":
+        view["hint"] = {k: e.detail.get(k) for k in ("n", "total", "text")}
+    return view
+
+
+def _team_view(p: Portal, team: roster.Team) -> dict[str, object]:
+    """A team's page as data: its brief, clock, hints given, and its events, newest first."""
+    events = p.room.events(team.name)
+    starts = [e for e in events if e.kind in ("start", "destroy") and e.state == "done"]
+    started = starts[-1].ended if starts and starts[-1].kind == "start" else None
+    lang = p.roster.lang
+    return {
+        "room": p.roster.name, "team": team.name, "lang": lang, "title": team.lab.symptom_ja if lang == "ja" and team.lab.symptom_ja
+        else team.lab.symptom or team.lab.trainee_name,
+        "brief": words.page_brief(workshop.brief(team.lab, lang)), "started": started, "minutes": team.lab.minutes,
+        "now": time.time(), "hints": [e.detail for e in events if e.kind == "hint" and e.state == "done" and e.detail.get("text")],
+        "events": [_event_view(p, e) for e in reversed(events) if e.kind in TEAM_ACTIONS],
+        "active": any(e.state in ("queued", "running") for e in events),
+    }
+
+
+RESULT_FIELDS = ("team", "lab", "started", "minutes_used", "hints", "resets", "checks", "last_check", "retest", "retest_ended")
+
+
+def _results(p: Portal) -> list[dict[str, Any]]:
+    """A row per team for the board and its CSV/JSON export."""
+    rows = []
+    for team in p.roster.teams:
+        events = p.room.events(team.name)
+        done = [e for e in events if e.state == "done"]
+        start = next((e for e in reversed(done) if e.kind == "start"), None)
+        checks = [e for e in done if e.kind == "check"]
+        retest = next((e for e in reversed(done) if e.kind == "retest"), None)
+        rows.append({
+            "team": team.name, "lab": team.lab.name, "started": start.ended if start else None,
+            "minutes_used": int((time.time() - start.ended) // 60) if start and start.ended else None,
+            "hints": sum(1 for e in done if e.kind == "hint" and e.detail.get("text")), "resets": sum(1 for e in done if e.kind == "reset"),
+            "checks": len(checks), "last_check": checks[-1].verdict if checks else None,
+            "retest": retest.verdict if retest else None, "retest_ended": retest.ended if retest else None,
+        })
+    return rows
+
+
+def _admin_view(p: Portal) -> dict[str, Any]:
+    """The board as data: every team's row, its current job and lines, the teams' page addresses."""
+    rows = _results(p)
+    for row in rows:
+        events = p.room.events(str(row["team"]))
+        current = next((e for e in reversed(events) if e.state in ("queued", "running")), None)
+        last = events[-1] if events else None
+        row["alias"] = next(t.lab.trainee_name for t in p.roster.teams if t.name == row["team"])
+        row["page"] = f"/t/{p.secrets[str(row['team'])]}"
+        row["job"] = {"id": current.id, "kind": current.kind, "state": current.state, "place": p.jobs.place(current.id),
+                      "lines": p.jobs.lines(current.id)[-5:]} if current else None
+        row["last"] = {"kind": last.kind, "state": last.state, "verdict": last.verdict, "error": last.detail.get("error")} if last else None
+    return {"room": p.roster.name, "teams": rows, "labs": sorted({t.lab.name for t in p.roster.teams}), "now": time.time()}
+
+
