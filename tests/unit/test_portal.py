@@ -95,6 +95,17 @@ def test_a_team_takes_a_hint_checks_fails_resets_fixes_and_passes(room) -> None:
     assert (board["team"], board["hints"], board["resets"], board["checks"], board["last_check"]) == ("a", 1, 1, 2, "PASS")
 
 
+def test_when_every_hint_was_given_the_page_says_so(room) -> None:
+    portal, client, _ = room
+    a = portal.secrets["a"]
+    start(portal, client, "a")
+    for _ in range(4):
+        client.post(f"/t/{a}/hint")
+        settle(portal)
+    page = client.get(f"/t/{a}").text
+    assert page.count('class="hint"') == 3 and "ヒントはこれで全部です" in page and 'id="hint"' not in page
+
+
 def test_another_teams_event_is_403_and_a_malformed_request_4xx(room) -> None:
     portal, client, _ = room
     a, b = portal.secrets["a"], portal.secrets["b"]

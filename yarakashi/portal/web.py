@@ -256,6 +256,7 @@ def _team_view(p: Portal, team: roster.Team) -> dict[str, object]:
         else team.lab.symptom or team.lab.trainee_name,
         "brief": words.page_brief(workshop.brief(team.lab, lang)), "started": started, "minutes": team.lab.minutes,
         "now": time.time(), "hints": [e.detail for e in events if e.kind == "hint" and e.state == "done" and e.detail.get("text")],
+        "no_more_hints": any(e.kind == "hint" and e.state == "done" and e.detail.get("text") == "" for e in events),
         "events": [_event_view(p, e) for e in reversed(events) if e.kind in TEAM_ACTIONS],
         "active": any(e.state in ("queued", "running") for e in events),
     }
