@@ -63,6 +63,10 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("test", "--unit", "--deadline", "soon"), "--deadline must be a whole number from 1 up, not 'soon'"),
         (("lab.test", "rsync-dirlinks", "--repeat", "-1"), "--repeat must be a whole number from 1 up, not '-1'"),
         (("room.plan", "/nonexistent/room.toml"), "roster not found: /nonexistent/room.toml"),
+        (("room.open", "/nonexistent/room.toml"), "roster not found: /nonexistent/room.toml"),
+        (("room.open", "docs/examples/room.toml", "--port", "99999"), "--port must be a port number from 1 to 65535, not '99999'"),
+        (("room.open", "docs/examples/room.toml", "--address", "example.com"), "--address must be an IP address of this host"),
+        (("room.open", "docs/examples/room.toml", "--checks", "0"), "--checks must be a whole number from 1 up, not '0'"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:
