@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from yarakashi import YarakashiError, paths, roomstate, roster
+from yarakashi import YarakashiError, failures, paths, roomstate, roster
 from yarakashi.portal import web
 from yarakashi.portal.backend import Labs
 
@@ -47,4 +47,9 @@ def serve(path: Path, address: str = "127.0.0.1", port: str = "8080", at_once: i
     for name, secret in sorted(portal.secrets.items()):
         print(f"team {name}: {base}/t/{secret}")
     print("Ctrl-C stops the portal; the labs keep running and the next room.open finds them again", flush=True)
-    uvicorn.run(portal.app, host=host, port=number, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(portal.app, host=host, port=number, log_level="warning"))
+    try:
+        server.run()  # returns once stopped; its jobs are cancelled and cleaned up first (web.make's lifespan)
+    except failures.Interrupted:
+        pass  # uvicorn hands the Ctrl-C it handled on to the handler before it: a room closes this way
+    print(f"room {r.name} closed: its labs keep running; ./run room.open {path} opens it again")
