@@ -15,12 +15,10 @@ import contextlib
 import csv
 import io
 import tempfile
-import time
 import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -29,16 +27,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from yarakashi import roster, workshop
-from yarakashi.portal import markdown, words
+from yarakashi import roster
+from yarakashi.portal import markdown, views, words
 from yarakashi.portal.backend import Backend, Fake
 from yarakashi.portal.jobs import Jobs, Refused
-from yarakashi.roomstate import Event, Room
+from yarakashi.roomstate import Room
 
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape())
 TEMPLATES.globals.update(md=markdown.html, md_inline=markdown.inline)
 #: Team actions a page's buttons post.
-TEAM_ACTIONS = ("hint", "reset", "check")
+TEAM_ACTIONS = views.TEAM_ACTIONS
 #: What the facilitator does to one team.
 ADMIN_ACTIONS = ("start", "reset", "destroy")
 #: Secret addresses must not leak to other sites through the Referer header.
@@ -94,10 +92,10 @@ def _routes(p: Portal) -> list[Route]:
 
     async def team_page(request: Request) -> Response:
         team = team_of(request)
-        return _html("team.html", {**_team_view(p, team), "secret": request.path_params["secret"], "t": _words(p.roster.lang)})
+        return _html("team.html", {**views.team(p.room, p.jobs, p.roster, team), "secret": request.path_params["secret"], "t": _words(p.roster.lang)})
 
     async def team_state(request: Request) -> Response:
-        return JSONResponse(_team_view(p, team_of(request)), headers=HEADERS)
+        return JSONResponse(views.team(p.room, p.jobs, p.roster, team_of(request)), headers=HEADERS)
 
     async def team_event(request: Request) -> Response:
         team = team_of(request)
@@ -106,7 +104,7 @@ def _routes(p: Portal) -> list[Route]:
             raise HTTPException(404)
         if event.team != team.name:
             raise HTTPException(403)
-        return JSONResponse(_event_view(p, event), headers=HEADERS)
+        return JSONResponse(views.event(p.jobs, p.roster.lang, event), headers=HEADERS)
 
     async def team_action(request: Request) -> Response:
         team, action = team_of(request), request.path_params["action"]
@@ -123,13 +121,13 @@ def _routes(p: Portal) -> list[Route]:
 
     async def admin_page(request: Request) -> Response:
         admin_of(request)
-        view = _admin_view(p)
+        view = views.board(p.room, p.jobs, p.roster, p.secrets)
         return _html("admin.html", {**view, "secret": request.path_params["secret"], "t": _words("en"), "lang": "en",
                                     "active": any(row["job"] for row in view["teams"])})
 
     async def admin_state(request: Request) -> Response:
         admin_of(request)
-        return JSONResponse(_admin_view(p), headers=HEADERS)
+        return JSONResponse(views.board(p.room, p.jobs, p.roster, p.secrets), headers=HEADERS)
 
     async def admin_action(request: Request) -> Response:
         admin_of(request)
@@ -156,13 +154,13 @@ def _routes(p: Portal) -> list[Route]:
 
     async def admin_export(request: Request) -> Response:
         admin_of(request)
-        rows = _results(p)
+        rows = views.results(p.room, p.roster)
         if request.path_params["format"] == "json":
             return JSONResponse({"room": p.roster.name, "teams": rows}, headers=HEADERS)
         if request.path_params["format"] != "csv":
             raise HTTPException(404)
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(RESULT_FIELDS))
+        writer = csv.DictWriter(out, fieldnames=list(views.RESULT_FIELDS))
         writer.writeheader()
         writer.writerows(rows)
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
@@ -229,73 +227,3 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse("500: the portal failed; the facilitator's terminal has the details", 500, headers=HEADERS)
-
-
-def _event_view(p: Portal, e: Event, lang: str | None = None) -> dict[str, object]:
-    """An event as its team reads it: kind, state, times, place in the queue, the trainee's
-    verdict or hint; an ERROR's own words stay with the facilitator."""
-    lang = lang or p.roster.lang
-    view: dict[str, object] = {"id": e.id, "kind": e.kind, "state": e.state, "asked": e.started, "ran": e.ran, "ended": e.ended,
-                               "asked_at": time.strftime("%H:%M:%S", time.localtime(e.started)), "verdict": e.verdict,
-                               "place": p.jobs.place(e.id)}
-    if e.kind in ("check", "retest") and "trainee" in e.detail:
-        view["result"] = e.detail["trainee"][lang]
-    if e.kind == "hint" and e.state == "done":
-        view["hint"] = {k: e.detail.get(k) for k in ("n", "total", "text")}
-    return view
-
-
-def _team_view(p: Portal, team: roster.Team) -> dict[str, object]:
-    """A team's page as data: its brief, clock, hints given, and its events, newest first."""
-    events = p.room.events(team.name)
-    starts = [e for e in events if e.kind in ("start", "destroy") and e.state == "done"]
-    started = starts[-1].ended if starts and starts[-1].kind == "start" else None
-    lang = p.roster.lang
-    return {
-        "room": p.roster.name, "team": team.name, "lang": lang, "title": team.lab.symptom_ja if lang == "ja" and team.lab.symptom_ja
-        else team.lab.symptom or team.lab.trainee_name,
-        "brief": words.page_brief(workshop.brief(team.lab, lang)), "started": started, "minutes": team.lab.minutes,
-        "now": time.time(), "hints": [e.detail for e in events if e.kind == "hint" and e.state == "done" and e.detail.get("text")],
-        "no_more_hints": any(e.kind == "hint" and e.state == "done" and e.detail.get("text") == "" for e in events),
-        "events": [_event_view(p, e) for e in reversed(events) if e.kind in TEAM_ACTIONS],
-        "active": any(e.state in ("queued", "running") for e in events),
-    }
-
-
-RESULT_FIELDS = ("team", "lab", "started", "minutes_used", "hints", "resets", "checks", "last_check", "retest", "retest_ended")
-
-
-def _results(p: Portal) -> list[dict[str, Any]]:
-    """A row per team for the board and its CSV/JSON export."""
-    rows = []
-    for team in p.roster.teams:
-        events = p.room.events(team.name)
-        done = [e for e in events if e.state == "done"]
-        start = next((e for e in reversed(done) if e.kind == "start"), None)
-        checks = [e for e in done if e.kind == "check"]
-        retest = next((e for e in reversed(done) if e.kind == "retest"), None)
-        rows.append({
-            "team": team.name, "lab": team.lab.name, "started": start.ended if start else None,
-            "minutes_used": int((time.time() - start.ended) // 60) if start and start.ended else None,
-            "hints": sum(1 for e in done if e.kind == "hint" and e.detail.get("text")), "resets": sum(1 for e in done if e.kind == "reset"),
-            "checks": len(checks), "last_check": checks[-1].verdict if checks else None,
-            "retest": retest.verdict if retest else None, "retest_ended": retest.ended if retest else None,
-        })
-    return rows
-
-
-def _admin_view(p: Portal) -> dict[str, Any]:
-    """The board as data: every team's row, its current job and lines, the teams' page addresses."""
-    rows = _results(p)
-    for row in rows:
-        events = p.room.events(str(row["team"]))
-        current = next((e for e in reversed(events) if e.state in ("queued", "running")), None)
-        last = events[-1] if events else None
-        row["alias"] = next(t.lab.trainee_name for t in p.roster.teams if t.name == row["team"])
-        row["page"] = f"/t/{p.secrets[str(row['team'])]}"
-        row["job"] = {"id": current.id, "kind": current.kind, "state": current.state, "place": p.jobs.place(current.id),
-                      "lines": p.jobs.lines(current.id)[-5:]} if current else None
-        row["last"] = {"kind": last.kind, "state": last.state, "verdict": last.verdict, "error": last.detail.get("error")} if last else None
-    return {"room": p.roster.name, "teams": rows, "labs": sorted({t.lab.name for t in p.roster.teams}), "now": time.time()}
-
-
