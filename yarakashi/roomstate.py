@@ -22,6 +22,7 @@ import hmac
 import json
 import secrets
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,9 @@ class Room:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # One connection for the portal's request loop and its job threads: each statement runs
+        # whole under this lock (Python's sqlite3 leaves serializing a shared connection to us).
+        self.lock = threading.RLock()
         self.db.executescript(SCHEMA)
         # The server that wrote a queued or running event is gone: whatever it ran did not finish.
         self.db.execute("UPDATE events SET state = 'interrupted', ended = ? WHERE state IN ('queued', 'running')", (time.time(),))
@@ -70,22 +74,26 @@ class Room:
     def seat(self, r: roster.Roster) -> dict[str, str]:
         """Each team of ``r`` with its secret: a team seated before keeps its own (its page's
         address stays valid), a new one gets a new one. The facilitator's secret too (``admin``)."""
-        with self.db:
+        with self.lock, self.db:
             self.db.execute("INSERT OR IGNORE INTO room VALUES ('admin', ?)", (secrets.token_urlsafe(24),))
             for t in r.teams:
                 self.db.execute("INSERT INTO teams VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET lab = excluded.lab, "
                                 "keys = excluded.keys", (t.name, t.lab.name, secrets.token_urlsafe(24), json.dumps(t.keys)))
-        return dict(self.db.execute("SELECT name, secret FROM teams"))
+        return dict(self._rows("SELECT name, secret FROM teams"))
+
+    def admin_secret(self) -> str:
+        """The facilitator's secret (made by :meth:`seat`)."""
+        return str(self._rows("SELECT value FROM room WHERE key = 'admin'")[0][0])
 
     def admin(self, secret: str) -> bool:
         """Whether ``secret`` is the facilitator's."""
-        row = self.db.execute("SELECT value FROM room WHERE key = 'admin'").fetchone()
-        return bool(row) and hmac.compare_digest(row[0].encode(), secret.encode())
+        rows = self._rows("SELECT value FROM room WHERE key = 'admin'")
+        return bool(rows) and hmac.compare_digest(rows[0][0].encode(), secret.encode())
 
     def team(self, secret: str) -> str | None:
         """The team whose secret this is, else None; every team's secret is compared, in constant time."""
         found = None
-        for name, own in self.db.execute("SELECT name, secret FROM teams"):
+        for name, own in self._rows("SELECT name, secret FROM teams"):
             if hmac.compare_digest(own.encode(), secret.encode()):
                 found = name
         return found
@@ -95,23 +103,24 @@ class Room:
         if kind not in KINDS:
             raise ValueError(f"unknown event kind {kind!r}; valid kinds: {', '.join(KINDS)}")
         now = time.time()
-        return int(self.db.execute("INSERT INTO events (team, kind, state, started, ran) VALUES (?, ?, ?, ?, ?)",
-                                   (team, kind, "queued" if queued else "running", now, None if queued else now)).lastrowid or 0)
+        with self.lock:
+            return int(self.db.execute("INSERT INTO events (team, kind, state, started, ran) VALUES (?, ?, ?, ?, ?)",
+                                       (team, kind, "queued" if queued else "running", now, None if queued else now)).lastrowid or 0)
 
     def run(self, event: int) -> None:
         """The queued event ``event`` has its turn: ``running``."""
-        self.db.execute("UPDATE events SET state = 'running', ran = ? WHERE id = ? AND state = 'queued'", (time.time(), event))
+        self._rows("UPDATE events SET state = 'running', ran = ? WHERE id = ? AND state = 'queued'", (time.time(), event))
 
     def end(self, event: int, verdict: str | None = None, detail: dict | None = None, state: str = "done") -> None:
         """The event ``event`` ``done`` (or ``interrupted``), with its verdict (a check's PASS or
         FAIL, ERROR when it could not finish) and what it said."""
-        self.db.execute("UPDATE events SET state = ?, ended = ?, verdict = ?, detail = ? WHERE id = ? AND state IN ('queued', 'running')",
-                        (state, time.time(), verdict, json.dumps(detail or {}), event))
+        self._rows("UPDATE events SET state = ?, ended = ?, verdict = ?, detail = ? WHERE id = ? AND state IN ('queued', 'running')",
+                   (state, time.time(), verdict, json.dumps(detail or {}), event))
 
     def events(self, team: str | None = None) -> list[Event]:
         """Every event of ``team`` (None: of every team), oldest first."""
-        rows = self.db.execute("SELECT id, team, kind, state, started, ran, ended, verdict, detail FROM events"
-                               + (" WHERE team = ?" if team else "") + " ORDER BY id", (team,) if team else ())
+        rows = self._rows("SELECT id, team, kind, state, started, ran, ended, verdict, detail FROM events"
+                          + (" WHERE team = ?" if team else "") + " ORDER BY id", (team,) if team else ())
         return [Event(id_, name, kind, state, started, ran, ended, verdict, json.loads(detail or "{}"))
                 for id_, name, kind, state, started, ran, ended, verdict, detail in rows]
 
@@ -121,4 +130,9 @@ class Room:
 
     def teams(self) -> dict[str, str]:
         """Each seated team's lab."""
-        return dict(self.db.execute("SELECT name, lab FROM teams ORDER BY name"))
+        return dict(self._rows("SELECT name, lab FROM teams ORDER BY name"))
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Run one statement under the lock; its rows."""
+        with self.lock:
+            return self.db.execute(sql, args).fetchall()

@@ -231,3 +231,32 @@ def test_a_team_page_shows_only_the_briefs_situation_goal_and_rules(room) -> Non
     page = client.get(f"/t/{portal.secrets['a']}").text
     assert "<h3>状況</h3>" in page and "<h3>ゴール</h3>" in page
     assert "./run" not in page and "手元にあるもの" not in page
+
+
+def test_the_rooms_state_takes_pages_and_jobs_from_many_threads_at_once(room) -> None:
+    """The request loop and every job thread share one SQLite connection: no statement fails
+    (a connection bound to the thread that opened it fails every reader here)."""
+    import threading
+
+    portal, client, _ = room
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for _ in range(200):
+                portal.room.events()
+                portal.room.team(portal.secrets["b"])
+        except BaseException as exc:  # noqa: BLE001 - collected for the assert
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(6)]
+    for t in readers:
+        t.start()
+    for _ in range(20):
+        for team in ("a", "b"):
+            event = portal.jobs.submit(team, "hint")
+            portal.jobs.wait(event, 10)
+    for t in readers:
+        t.join()
+    assert errors == []
+    assert len([e for e in portal.room.events() if e.kind == "hint" and e.state == "done"]) == 40

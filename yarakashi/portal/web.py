@@ -58,7 +58,7 @@ class Portal:
 def make(r: roster.Roster, room: Room, backend: Backend, at_once: int = 1) -> Portal:
     """The portal of roster ``r`` over the room's state ``room`` (its teams seated)."""
     secrets = room.seat(r)
-    admin = room.db.execute("SELECT value FROM room WHERE key = 'admin'").fetchone()[0]
+    admin = room.admin_secret()
     jobs = Jobs(room, backend, r, at_once)
 
     @contextlib.asynccontextmanager
