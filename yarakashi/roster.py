@@ -35,7 +35,7 @@ TEAM_NAME = workshop.TRAINEE
 #: An OpenSSH public key line: its type, its base64 body, an optional comment.
 PUBLIC_KEY = re.compile(r"(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
                         r" [A-Za-z0-9+/]+={0,3}( \S.*)?")
-LANGS = ("en", "ja")
+LANGS = workshop.LANGUAGES
 
 
 @dataclass(frozen=True)

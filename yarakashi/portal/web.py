@@ -35,8 +35,6 @@ from yarakashi.roomstate import Room
 
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape())
 TEMPLATES.globals.update(md=markdown.html, md_inline=markdown.inline)
-#: Team actions a page's buttons post.
-TEAM_ACTIONS = views.TEAM_ACTIONS
 #: What the facilitator does to one team.
 ADMIN_ACTIONS = ("start", "reset", "destroy")
 #: Secret addresses must not leak to other sites through the Referer header.
@@ -108,7 +106,7 @@ def _routes(p: Portal) -> list[Route]:
 
     async def team_action(request: Request) -> Response:
         team, action = team_of(request), request.path_params["action"]
-        if action not in TEAM_ACTIONS:
+        if action not in views.TEAM_ACTIONS:
             raise HTTPException(404)
         form = await _form(request)
         if action == "reset" and form.get("confirm") != ["yes"]:

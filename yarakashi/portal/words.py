@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
-from yarakashi import model, verdict
+from yarakashi import model, verdict, workshop
 
-LANGS = ("en", "ja")
+LANGS = workshop.LANGUAGES
 
 #: The page's words: key -> (English, Japanese).
 TEXT = {
