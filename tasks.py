@@ -276,14 +276,16 @@ def room_plan(c, roster, json=False):
 
 
 @task(name="open", help={"roster": "the room's roster (see room.plan)", "address": "the IP address the portal listens on (default 127.0.0.1)",
-                         "port": "its port (default 8080)", "checks": "checks and re-tests that run at once (default: the host's cores)"})
+                         "port": "its port (default 8080)", "checks": "checks and re-tests that run at once (default: the host's cores)",
+                         "ssh_port": "the port of the teams' SSH door, on the same address (default 2222)",
+                         "ssh_host": "the host name teams type for the door (default: the address, or this host's name for 0.0.0.0)"})
 @friendly
 @as_root
-def room_open(c, roster, address="127.0.0.1", port="8080", checks=None):
-    """Open a workshop room: a page per team, the facilitator's board, served until Ctrl-C: invoke room.open room.toml."""
+def room_open(c, roster, address="127.0.0.1", port="8080", checks=None, ssh_port="2222", ssh_host=None):
+    """Open a workshop room: a page per team, the facilitator's board, the teams' SSH door, served until Ctrl-C: invoke room.open room.toml."""
     from yarakashi.portal import serve
 
-    serve.serve(Path(roster), address, port, positive_int("--checks", checks) if checks else None)
+    serve.serve(Path(roster), address, port, positive_int("--checks", checks) if checks else None, ssh_port, ssh_host)
 
 
 @task

@@ -52,6 +52,11 @@ class Machine(VagrantDir):
         """Its saved running states: ``m.states.save(name)``, ``m.states.return_to(name)``."""
         return Saved(self)
 
+    @property
+    def server_name(self) -> str:
+        """The name the team knew this server by (``s1``, ``s2``): its host name in a workshop."""
+        return self.lab.server_names[0] if self.vm == "default" else self.vm
+
     def others(self) -> list["Machine"]:
         """The lab's other machines in the same Vagrantfile (the post's s1 beside s2)."""
         if self.vm != "default":
@@ -163,7 +168,7 @@ def introduce(machines: list[Machine]) -> None:
 
     The addresses are the lab network's, from Vagrant (libvirt's DHCP keeps them across reboots).
     """
-    names = {m.vm: (m.lab.hostname or m.lab.name) if m.vm == "default" else m.vm for m in machines}
+    names = {m.vm: m.server_name for m in machines}
     hosts = "".join(f"{m.address()} {names[m.vm]}\n" for m in machines)
     for m in machines:
         script = (f"sed -i '/# yarakashi-lab$/d' /etc/hosts && printf %s {shlex.quote(hosts)} | sed 's/$/ # yarakashi-lab/' >> /etc/hosts"

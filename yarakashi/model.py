@@ -211,7 +211,7 @@ class Lab:
     hints_ja: tuple[str, ...] = ()
     platform_steps: dict[str, dict[str, str]] = field(default_factory=dict)
     retest: Spec = Spec()
-    hostname: str = ""  # the lab VM's host name beside other machines (the post's ``s2``)
+    hostname: str = ""  # the lab VM's host name as the team knew it (the post's ``s2``; ``s1`` if not given)
     machines: tuple[Server, ...] = ()
     apps: tuple[App, ...] = ()
     spoilers: tuple[str, ...] = ()  # words that give the cause or the fix away: nothing trainees see may hold one
@@ -223,6 +223,16 @@ class Lab:
     def trainee_name(self) -> str:
         """The name shown to trainees: the symptom-named alias, or the lab's name."""
         return self.alias or self.name
+
+    @property
+    def server_names(self) -> tuple[str, ...]:
+        """The names a team knows its servers by, the lab's own VM first.
+
+        >>> from yarakashi import catalogue
+        >>> catalogue.lab("apparmor-cache").server_names, catalogue.lab("rsync-dirlinks").server_names
+        (('s2', 's1'), ('s1',))
+        """
+        return (self.hostname or "s1", *(m.name for m in self.machines))
 
     def steps_for(self, platform: str) -> dict[str, str]:
         """The lab's steps on ``platform``: ``[steps]`` with ``[platform_steps."<platform>"]`` on top.

@@ -36,8 +36,8 @@ CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, team TEXT NOT NULL RE
   state TEXT NOT NULL, started REAL NOT NULL, ran REAL, ended REAL, verdict TEXT, detail TEXT);
 """
 #: What is done for a team, each an event: asked by the team (hint, reset, check) or by the
-#: facilitator (start, destroy, and the organisers' re-test).
-KINDS = ("start", "hint", "reset", "check", "destroy", "retest")
+#: facilitator (start, destroy, and the organisers' re-test); ``key``: the team took the key made for it.
+KINDS = ("start", "hint", "reset", "check", "destroy", "retest", "key")
 #: An event's states: asked and waiting for its turn, running, then done or interrupted.
 STATES = ("queued", "running", "done", "interrupted")
 

@@ -18,8 +18,9 @@ import json
 import os
 import posixpath
 import re
+import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,6 +49,22 @@ LINES = {
 #: A trainee's name (``--trainee``): their lab VMs are the instance ``t-<name>``.
 TRAINEE = re.compile(r"[a-z0-9]{1,16}")
 TRAINEE_PREFIX = "t-"
+
+#: The login a team has on its servers, as in the contest: sudo without a password, its keys.
+LOGIN = "isucon"
+
+#: What makes a lab VM a team's server (root, in the guest): its name as the team knew it in the
+#: host name and the prompt, the contest's login with the team's keys, the lab's marker root-only.
+TEAM_SERVER = """set -e
+hostnamectl set-hostname {name}
+sed -i '/^127\\.0\\.1\\.1[[:space:]]/d' /etc/hosts && printf '127.0.1.1 %s\\n' {name} >> /etc/hosts
+id {login} > /dev/null 2>&1 || useradd --create-home --shell /bin/bash {login}
+printf '%s ALL=(ALL) NOPASSWD:ALL\\n' {login} > /etc/sudoers.d/{login} && chmod 0440 /etc/sudoers.d/{login}
+install -d -m 0700 -o {login} -g {login} /home/{login}/.ssh
+printf '%s' {keys} > /home/{login}/.ssh/authorized_keys
+chown {login}: /home/{login}/.ssh/authorized_keys && chmod 0600 /home/{login}/.ssh/authorized_keys
+chmod 0600 /etc/yarakashi-guest
+"""
 
 #: The drop-in that shortens a unit's start timeout; verify scripts count it as the lab's own.
 DROP_IN = "/etc/systemd/system/{unit}.d/yarakashi-workshop.conf"
@@ -144,9 +161,10 @@ def brief(lab: model.Lab, lang: str) -> str:
     raise YarakashiError(f"lab {lab.name} has no trainee brief (labs/{lab.name}/brief.md)")
 
 
-def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
+def start(m: Machine, lang: str, start_timeout: int = 0, keys: Sequence[str] = ()) -> str:
     """Make ``m`` and the lab's other machines anew, run the lab's start steps (``app@s1`` on s1;
-    ``reboot``: every machine at once), save each one's state; the brief and the clock line.
+    ``reboot``: every machine at once), make them the team's servers (:func:`team_servers`,
+    ``keys``: the team's SSH public keys), save each one's state; the brief and the clock line.
 
     ``start_timeout`` (seconds) shortens the start timeout of the lab's ``start_timeout_unit``
     with a drop-in, written before the first reboot of the start steps.
@@ -169,12 +187,24 @@ def start(m: Machine, lang: str, start_timeout: int = 0) -> str:
             next(one for one in every if one.vm == (on or "default")).steps.run(step)
     if start_timeout and not s.real_timeout:
         s.real_timeout = _shorten(m, unit, start_timeout)
+    team_servers(every, keys)
     for one in every:
         one.states.save(START)
     s.started = time.time()
     _save(m, s)
     at = time.strftime("%H:%M", time.localtime(s.started))
     return f"{text}\n{s.note(unit, lang)}{line('clock', lang, minutes=s.minutes, at=at, cmd=called(m))}"
+
+
+def team_servers(every: list[Machine], keys: Sequence[str] = ()) -> None:
+    """Make a lab's VMs the team's servers (:data:`TEAM_SERVER`): each named as the team knew it
+    (``s1``, ``s2``), the ``isucon`` login with sudo and ``keys`` on each."""
+    authorized = "".join(f"{k.strip()}\n" for k in keys)
+    for one in every:
+        script = TEAM_SERVER.format(name=shlex.quote(one.server_name), login=LOGIN, keys=shlex.quote(authorized))
+        done = one.guest.ssh(f"sudo -n sh -c {shlex.quote(script)}", timeout=60)
+        if done.returncode != 0:
+            raise YarakashiError(f"could not make {one.domain} the team's {one.server_name}: {done.stderr.strip()[-300:]}")
 
 
 def _shorten(m: Machine, unit: str, seconds: int) -> str:

@@ -4,7 +4,7 @@
 # Example:
 #   . "$YK_LAB_DIR/rsync-dirlinks/lib.sh"
 #   make_deploy   # `make deploy` in $TEAM_REPO as $TEAM_USER, its output and exit status
-TEAM_USER=${TEAM_USER:-vagrant}
+TEAM_USER=${TEAM_USER:-isucon}  # the contest's login, as the team had it
 TEAM_REPO=/home/$TEAM_USER/isucon10-final
 
 # The prepare step checks the repository out; a deploy without it stops here, saying so.

@@ -39,7 +39,7 @@ SLOW_FIX = "#!/bin/bash\necho yk-slow-fix-started\nsleep 600\n"
 #: 'starting' for 10 minutes: the second verify waits for it, and the interrupt comes while it waits.
 SLOW_BOOT_FIX = """#!/bin/bash
 set -e
-cd /home/vagrant/isucon10-final && rsync -K -r s1/ /
+cd /home/isucon/isucon10-final && rsync -K -r s1/ /
 systemctl daemon-reload
 printf '[Unit]\\nDescription=holds the boot\\n[Service]\\nType=oneshot\\nExecStart=/bin/sleep 600\\n[Install]\\nWantedBy=multi-user.target\\n' \\
   > /etc/systemd/system/yk-hold-boot.service

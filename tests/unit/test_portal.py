@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from yarakashi import catalogue, roomstate, roster
-from yarakashi.portal import web, words
+from yarakashi.portal import bastion, web, words
 from yarakashi.portal.backend import Fake
 
 ROSTER = """[room]
@@ -260,3 +260,27 @@ def test_the_rooms_state_takes_pages_and_jobs_from_many_threads_at_once(room) ->
         t.join()
     assert errors == []
     assert len([e for e in portal.room.events() if e.kind == "hint" and e.state == "done"]) == 40
+
+
+def test_a_team_reads_how_to_reach_its_servers_and_takes_its_made_key_once(tmp_path: Path) -> None:
+    r = roster.parse(ROSTER.replace('lab = "tuning-froze-the-server"', 'lab = "tuning-froze-the-server"\nkeys = ["ssh-ed25519 AAAAC3Nz b@laptop"]'))
+    keys, made = bastion.team_keys(r, tmp_path / "keys")
+    assert list(made) == ["a"] and keys["b"] == ["ssh-ed25519 AAAAC3Nz b@laptop"], "b brought its own key"
+    assert keys["a"][0].startswith("ssh-ed25519 ") and (made["a"].stat().st_mode & 0o777) == 0o600
+    assert bastion.team_keys(r, tmp_path / "keys")[0] == keys, "a reopened room hands out the same key"
+    access = bastion.Access(None, "127.0.0.1", 2222, "dojo.example", made)
+    portal = web.make(r, roomstate.Room(tmp_path / "room.db"), Fake(), access=access)
+    a, b = portal.secrets["a"], portal.secrets["b"]
+    with TestClient(portal.app) as client:
+        page = client.get(f"/t/{a}").text
+        assert "HostName dojo.example" in page and "User isucon" in page and "ssh s1" in page and 'id="key"' in page
+        never_names_the_cause(page)
+        assert client.get(f"/t/{b}/key").status_code == 404, "b brought its own key: nothing to hand out"
+        assert client.get(f"/t/{b}").text.count("IdentityFile") == 0
+        got = client.get(f"/t/{a}/key")
+        assert got.status_code == 200 and got.text == made["a"].read_text() and "a_ed25519" in got.headers["content-disposition"]
+        again = client.get(f"/t/{a}/key")
+        assert again.status_code == 410 and "ダウンロード済み" in again.text, "handed out once"
+        assert 'id="key"' not in client.get(f"/t/{a}").text
+        assert client.get(f"/a/{portal.admin}/teams/a/key").text == made["a"].read_text(), "the facilitator still has it"
+        assert client.get(f"/a/{a}/teams/a/key").status_code == 404

@@ -67,6 +67,9 @@ def invoke(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
         (("room.open", "docs/examples/room.toml", "--port", "99999"), "--port must be a port number from 1 to 65535, not '99999'"),
         (("room.open", "docs/examples/room.toml", "--address", "example.com"), "--address must be an IP address of this host"),
         (("room.open", "docs/examples/room.toml", "--checks", "0"), "--checks must be a whole number from 1 up, not '0'"),
+        (("room.open", "docs/examples/room.toml", "--ssh-port", "22x"), "--ssh-port must be a port number from 1 to 65535, not '22x'"),
+        (("room.open", "docs/examples/room.toml", "--ssh-port", "8080"), "--ssh-port must differ from --port (8080)"),
+        (("room.open", "docs/examples/room.toml", "--ssh-host", "a b"), "--ssh-host must be a host name or address, not 'a b'"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_creates_nothing(args, message, tmp_path) -> None:

@@ -7,6 +7,7 @@ the team's moment, a hint, a reset, and the incident's timeline.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -77,9 +78,10 @@ def plan(path: Path) -> RoomPlan:
     return RoomPlan(r.name, r.lang, rows, len(servers), sum(servers), places, len(servers) <= places)
 
 
-def start(t: Target, lang: str, start_timeout: int = 0) -> str:
+def start(t: Target, lang: str, start_timeout: int = 0, keys: Sequence[str] = ()) -> str:
     """``lab.start``: the trainee's VM at the team's moment (on this machine, or on the libvirt
-    host ``t.host``); the brief and the clock line. A trainee's earlier lab elsewhere goes first."""
+    host ``t.host``), its ``isucon`` login taking ``keys``; the brief and the clock line. A
+    trainee's earlier lab elsewhere goes first."""
     t = target.check_platform(t)
     before = target.machines(replace(t, host=None))[0]  # where the trainee's VM runs now, if anywhere
     m = target.machines(replace(t, host=t.host or hosts.parse(None)))[0]  # a new VM: here unless a host is named
@@ -87,7 +89,7 @@ def start(t: Target, lang: str, start_timeout: int = 0) -> str:
         if before.exists() and before.runs_on != m.runs_on:  # the trainee's earlier lab, removed where it runs
             before.destroy()
         try:
-            return workshop.start(m, lang, start_timeout)
+            return workshop.start(m, lang, start_timeout, keys)
         except failures.Interrupted as exc:
             m.destroy()
             exc.cleaned.append(f"VM {m.domain}")

@@ -25,13 +25,15 @@ class Backend(Protocol):
     def hint(self, team: roster.Team, lang: str) -> tuple[int, int, str]: ...
     def check(self, team: roster.Team) -> verdict.Report: ...
     def retest(self, team: roster.Team) -> verdict.Report: ...
+    def servers(self, team: roster.Team) -> dict[str, str]: ...
 
 
 class Labs:
-    """The real backend: each team's lab VMs on this host (``start_timeout``: the roster's)."""
+    """The real backend: each team's lab VMs on this host (``start_timeout``: the roster's; ``keys``:
+    each team's SSH public keys, put on its servers' ``isucon`` login at the start)."""
 
-    def __init__(self, start_timeout: int = 0):
-        self.start_timeout = start_timeout
+    def __init__(self, start_timeout: int = 0, keys: dict[str, list[str]] | None = None):
+        self.start_timeout, self.keys = start_timeout, keys or {}
 
     @staticmethod
     def target(team: roster.Team) -> Target:
@@ -39,7 +41,7 @@ class Labs:
         return target.resolve(team.lab.name, trainee=team.name)
 
     def start(self, team: roster.Team, lang: str) -> None:
-        room.start(self.target(team), lang, self.start_timeout)
+        room.start(self.target(team), lang, self.start_timeout, self.keys.get(team.name, list(team.keys)))
 
     def reset(self, team: roster.Team, lang: str) -> None:
         room.reset(self.target(team), lang)
@@ -55,6 +57,11 @@ class Labs:
 
     def retest(self, team: roster.Team) -> verdict.Report:
         return checks.lab_retest(self.target(team))
+
+    def servers(self, team: roster.Team) -> dict[str, str]:
+        """The team's servers that are up, by the names it knows (``s1``), with their lab-network addresses."""
+        made = [m for m in target.machines(self.target(team)) if m.ssh_config_path.is_file()]
+        return {one.server_name: one.address() for m in made for one in (m, *m.others()) if one.ssh_config_path.is_file()}
 
 
 class Fake:
@@ -91,6 +98,9 @@ class Fake:
         seen = "symlink to usr/lib" if self.fixed else "a real directory"
         return verdict.Report("lab.check", team.name, [("your changes", [verdict.Check.compare("/lib", "symlink to usr/lib", seen)]),
                                                        ("reboot (after your changes)", [verdict.Check.compare("ls / runs", "0", "0")])])
+
+    def servers(self, team: roster.Team) -> dict[str, str]:
+        return {"s1": "127.0.0.1"} if ("start", team.name) in self.calls else {}
 
     def retest(self, team: roster.Team) -> verdict.Report:
         self._heavy("retest", team)

@@ -14,16 +14,36 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 with warnings.catch_warnings():  # asyncssh still names DSA, which the cryptography package deprecates
     warnings.simplefilter("ignore")
     import asyncssh
 
-from yarakashi import labnet
+from yarakashi import labnet, roster
 
 #: A team's servers as the team names them: name -> the guest's address on the lab network.
 Servers = Callable[[str], dict[str, str]]
+
+
+def team_keys(r: roster.Roster, directory: Path) -> tuple[dict[str, list[str]], dict[str, Path]]:
+    """Each team's SSH public keys, and the private key files made for teams the roster gives
+    none: a pair made once per team and kept in ``directory`` (a reopened room hands out the same)."""
+    keys, made = {}, {}
+    for team in r.teams:
+        if team.keys:
+            keys[team.name] = list(team.keys)
+            continue
+        private = directory / f"{team.name}_ed25519"
+        if not private.exists():
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            key = asyncssh.generate_private_key("ssh-ed25519", comment=f"{team.name}@{r.name}")
+            key.write_private_key(str(private))
+            private.chmod(0o600)
+        keys[team.name] = [asyncssh.read_private_key(str(private)).export_public_key().decode().strip()]
+        made[team.name] = private
+    return keys, made
 
 
 def through_namespace(host: str, port: int) -> list[str]:
@@ -111,3 +131,34 @@ class Door:
                 proc.kill()
             await proc.wait()
             writer.close()
+
+
+@dataclass
+class Access:
+    """How a room's teams reach their servers: the :class:`Door`, where it listens, the host
+    name teams type for it, and the private key files made for teams (their download).
+
+    >>> a = Access(None, "0.0.0.0", 2222, "lab.example", {"a": Path("a_ed25519")})
+    >>> print(a.config("a", ("s1",)))  # doctest: +NORMALIZE_WHITESPACE
+    Host bastion
+      HostName lab.example
+      Port 2222
+      User a
+      IdentityFile ~/.ssh/a_ed25519
+    Host s1
+      User isucon
+      ProxyJump bastion
+      IdentityFile ~/.ssh/a_ed25519
+    """
+
+    door: Door | None
+    address: str
+    port: int
+    host: str
+    made: dict[str, Path] = field(default_factory=dict)
+
+    def config(self, team: str, servers: tuple[str, ...]) -> str:
+        """The team's ``~/.ssh/config`` lines: then ``ssh s1`` (the key line only for a key made here)."""
+        key = f"  IdentityFile ~/.ssh/{self.made[team].name}\n" if team in self.made else ""
+        return (f"Host bastion\n  HostName {self.host}\n  Port {self.port}\n  User {team}\n{key}"
+                f"Host {' '.join(servers)}\n  User isucon\n  ProxyJump bastion\n{key}").rstrip("\n")

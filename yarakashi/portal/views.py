@@ -16,6 +16,7 @@ from typing import Any
 
 from yarakashi import roster, workshop
 from yarakashi.portal import words
+from yarakashi.portal.bastion import Access
 from yarakashi.portal.jobs import Jobs
 from yarakashi.roomstate import Event, Room
 
@@ -36,8 +37,9 @@ def event(jobs: Jobs, lang: str, e: Event) -> dict[str, object]:
     return view
 
 
-def team(room: Room, jobs: Jobs, r: roster.Roster, team: roster.Team) -> dict[str, object]:
-    """A team's page as data: its brief, clock, hints given, and its events, newest first."""
+def team(room: Room, jobs: Jobs, r: roster.Roster, team: roster.Team, access: Access | None = None) -> dict[str, object]:
+    """A team's page as data: its brief, clock, hints given, its events, newest first, and how
+    its members reach their servers (``access``: the room's SSH door)."""
     events = room.events(team.name)
     starts = [e for e in events if e.kind in ("start", "destroy") and e.state == "done"]
     started = starts[-1].ended if starts and starts[-1].kind == "start" else None
@@ -50,6 +52,8 @@ def team(room: Room, jobs: Jobs, r: roster.Roster, team: roster.Team) -> dict[st
         "no_more_hints": any(e.kind == "hint" and e.state == "done" and e.detail.get("text") == "" for e in events),
         "events": [event(jobs, lang, e) for e in reversed(events) if e.kind in TEAM_ACTIONS],
         "active": any(e.state in ("queued", "running") for e in events),
+        "ssh": {"servers": list(team.lab.server_names), "config": access.config(team.name, team.lab.server_names),
+                "key": team.name in access.made, "key_taken": any(e.kind == "key" for e in events)} if access else None,
     }
 
 

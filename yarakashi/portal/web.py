@@ -30,6 +30,7 @@ from starlette.routing import Route
 from yarakashi import roster
 from yarakashi.portal import markdown, views, words
 from yarakashi.portal.backend import Backend, Fake
+from yarakashi.portal.bastion import Access
 from yarakashi.portal.jobs import Jobs, Refused
 from yarakashi.roomstate import Room
 
@@ -51,20 +52,25 @@ class Portal:
     roster: roster.Roster
     secrets: dict[str, str]
     admin: str
+    access: Access | None = None
 
 
-def make(r: roster.Roster, room: Room, backend: Backend, at_once: int = 1) -> Portal:
-    """The portal of roster ``r`` over the room's state ``room`` (its teams seated)."""
+def make(r: roster.Roster, room: Room, backend: Backend, at_once: int = 1, access: Access | None = None) -> Portal:
+    """The portal of roster ``r`` over the room's state ``room`` (its teams seated); ``access``:
+    the SSH door it serves beside the pages, and what the team pages say of it."""
     secrets = room.seat(r)
     admin = room.admin_secret()
     jobs = Jobs(room, backend, r, at_once)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        door = await access.door.serve(access.address, access.port) if access and access.door else None
         yield
+        if door:
+            door.close()
         jobs.stop()  # the server stops: every job cancelled and cleaned up, its event interrupted
 
-    portal = Portal(Starlette(), room, jobs, r, secrets, admin)
+    portal = Portal(Starlette(), room, jobs, r, secrets, admin, access)
     portal.app = Starlette(routes=_routes(portal), lifespan=lifespan,
                            exception_handlers={HTTPException: _http_error, Exception: _server_error})
     return portal
@@ -90,10 +96,22 @@ def _routes(p: Portal) -> list[Route]:
 
     async def team_page(request: Request) -> Response:
         team = team_of(request)
-        return _html("team.html", {**views.team(p.room, p.jobs, p.roster, team), "secret": request.path_params["secret"], "t": _words(p.roster.lang)})
+        return _html("team.html", {**views.team(p.room, p.jobs, p.roster, team, p.access), "secret": request.path_params["secret"],
+                                   "t": _words(p.roster.lang)})
 
     async def team_state(request: Request) -> Response:
-        return JSONResponse(views.team(p.room, p.jobs, p.roster, team_of(request)), headers=HEADERS)
+        return JSONResponse(views.team(p.room, p.jobs, p.roster, team_of(request), p.access), headers=HEADERS)
+
+    async def team_key(request: Request) -> Response:
+        """The private key made for the team, handed out once (the board has it for a team that lost it)."""
+        team = team_of(request)
+        if not p.access or team.name not in p.access.made:
+            raise HTTPException(404)
+        if any(e.kind == "key" for e in p.room.events(team.name)):
+            return _html("message.html", {"message": words.text("key_taken", p.roster.lang), "back": f"/t/{request.path_params['secret']}",
+                                           "lang": p.roster.lang, "room": p.roster.name}, 410)
+        p.room.end(p.room.begin(team.name, "key"))
+        return _key(p.access.made[team.name])
 
     async def team_event(request: Request) -> Response:
         team = team_of(request)
@@ -150,6 +168,13 @@ def _routes(p: Portal) -> list[Route]:
             return PlainTextResponse("re-test not queued for " + "; ".join(refused), 409, headers=HEADERS)
         return RedirectResponse(f"/a/{request.path_params['secret']}", 303, headers=HEADERS)
 
+    async def admin_team_key(request: Request) -> Response:
+        admin_of(request)
+        made = p.access.made if p.access else {}
+        if request.path_params["team"] not in made:
+            raise HTTPException(404)
+        return _key(made[request.path_params["team"]])
+
     async def admin_export(request: Request) -> Response:
         admin_of(request)
         rows = views.results(p.room, p.roster)
@@ -176,12 +201,14 @@ def _routes(p: Portal) -> list[Route]:
         Route("/t/{secret}", team_page),
         Route("/t/{secret}/state", team_state),
         Route("/t/{secret}/events/{event}", team_event),
+        Route("/t/{secret}/key", team_key),
         Route("/t/{secret}/{action}", team_action, methods=["POST"]),
         Route("/a/{secret}", admin_page),
         Route("/a/{secret}/state", admin_state),
         Route("/a/{secret}/retest", admin_retest, methods=["POST"]),
         Route("/a/{secret}/results.{format}", admin_export),
         Route("/a/{secret}/key/{lab}", admin_key),
+        Route("/a/{secret}/teams/{team}/key", admin_team_key),
         Route("/a/{secret}/teams/{team}/{action}", admin_action, methods=["POST"]),
     ]
 
@@ -196,6 +223,10 @@ async def _form(request: Request) -> dict[str, list[str]]:
         return urllib.parse.parse_qs(body.decode())
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(400) from None
+
+
+def _key(path: Path) -> Response:
+    return PlainTextResponse(path.read_text(), headers={**HEADERS, "Content-Disposition": f'attachment; filename="{path.name}"'})
 
 
 def _int(text: str) -> int:
