@@ -4,6 +4,7 @@ locale; the briefs give away neither cause nor fix."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 
@@ -43,6 +44,7 @@ def vm(monkeypatch, tmp_path) -> tuple[Machine, list[str]]:
 
     monkeypatch.setattr(Machine, "up_others", up_others)
     monkeypatch.setattr(workshop, "reboot_together", lambda every: acts.append("reboot:" + ",".join(m.vm for m in every)))
+    monkeypatch.setattr(workshop, "team_servers", lambda every, keys=(): acts.append("team:" + ",".join(m.vm for m in every)))
     m = Machine(catalogue.lab("apparmor-cache"), catalogue.platform("debian12-merged"), hypervisor=FakeHypervisor())
     return m, acts
 
@@ -50,7 +52,7 @@ def vm(monkeypatch, tmp_path) -> tuple[Machine, list[str]]:
 #: What lab.start does to apparmor-cache: s2 and s1 up and named, s2 prepared and broken, the
 #: team's app on s1, both rebooted at once, both saved.
 BEFORE_REBOOT = ["destroy", "up", "up@s1", "introduce:default,s1", "prepare", "break", "app@s1"]
-AFTER_REBOOT = ["reboot:default,s1", "save:start", "save:start@s1"]
+AFTER_REBOOT = ["reboot:default,s1", "team:default,s1", "save:start", "save:start@s1"]
 
 
 def test_start_brings_the_lab_to_the_teams_moment_and_starts_the_clock(vm) -> None:
@@ -60,6 +62,26 @@ def test_start_brings_the_lab_to_the_teams_moment_and_starts_the_clock(vm) -> No
     assert out.startswith("# Brief: the reboot test you passed five times")
     assert "The clock runs: 60 minutes from" in out and "./run lab.hint db-stops-after-reboot" in out
     assert workshop.status(m) == "0 of 60 min, 0 of 4 hints, 0 resets"
+
+
+def test_the_team_servers_are_named_as_the_team_knew_them_with_its_login_and_keys(monkeypatch) -> None:
+    lab = catalogue.lab("apparmor-cache")
+    every = [Machine(lab, catalogue.platform("debian12-merged"), hypervisor=FakeHypervisor()),
+             Machine(lab, catalogue.platform("debian12-merged"), hypervisor=FakeHypervisor(), vm="s1")]
+    sent: dict[str, str] = {}
+    for one in every:
+        monkeypatch.setattr(one.guest, "ssh", lambda command, timeout=120, vm=one.vm: sent.update({vm: command})
+                            or subprocess.CompletedProcess([], 0, "", ""))
+    workshop.team_servers(every, ["ssh-ed25519 AAAAC3Nz taro's laptop"])
+    assert "hostnamectl set-hostname s2" in sent["default"] and "hostnamectl set-hostname s1" in sent["s1"]
+    for command in sent.values():
+        script = shlex.split(command)[-1]  # sudo -n sh -c SCRIPT
+        assert "useradd --create-home --shell /bin/bash isucon" in script and "NOPASSWD:ALL" in script
+        assert "printf '%s' 'ssh-ed25519 AAAAC3Nz taro'\"'\"'s laptop\n' > /home/isucon/.ssh/authorized_keys" in script
+        assert "chmod 0600 /etc/yarakashi-guest" in script
+    monkeypatch.setattr(every[1].guest, "ssh", lambda command, timeout=120: subprocess.CompletedProcess([], 1, "", "sudo: no tty"))
+    with pytest.raises(YarakashiError, match="could not make .*-s1 the team's s1: sudo: no tty"):
+        workshop.team_servers(every)
 
 
 def test_hints_come_one_at_a_time_counted_and_end_without_the_fix(vm) -> None:

@@ -1,0 +1,77 @@
+"""The walk over everything a team reaches on its started servers, logged in as the team is
+(``isucon``, no sudo), against its lab's spoiler words (lab.toml ``spoilers``), the lab's own
+name, its platforms' names and the VM prefix: the host name and prompt, ``/etc/hosts`` and the
+login banners, the names of units and processes the lab started, the packages the lab installed
+(their names and summaries), and every file the lab wrote that the login can read (newer than the box, owned by no package).
+
+What the operating system itself ships is not the lab's to hide (Debian's ``/etc/apparmor.d``,
+its ``usr-is-merged`` package, the boot loader's files under ``/boot``, written when the box was
+built): the walk looks at what the lab put there.
+
+>>> from yarakashi import catalogue
+>>> found("== hostname\\ns1\\n== file /home/isucon/x\\nmerged\\n== file /etc/yarakashi-rsync-dirlinks", catalogue.lab("rsync-dirlinks"))
+["file /home/isucon/x: 'merged'", 'file /etc/yarakashi-rsync-dirlinks: its name']
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from yarakashi import model, providers
+
+#: Run as the team's login: each section headed ``== what``; a file the lab wrote is
+#: ``== file PATH`` followed by the words of ``$1`` (an ERE) it holds.
+WALK = r"""
+pattern=$1
+marker=$(stat -c %Y /etc/yarakashi-guest)
+echo "== hostname"; hostname
+echo "== prompt"; echo "$(id -un)@$(hostname -s)"
+echo "== hosts"; cat /etc/hosts
+echo "== banners"; cat /etc/motd /etc/issue /etc/issue.net 2>/dev/null
+echo "== units"; systemctl list-units --all --plain --no-legend --no-pager | awk '{print $1}' | grep -i yarakashi
+echo "== processes"; ps -eo args= | grep -i -e yarakashi -e yk- | grep -v -e 'grep -i' -e '== processes'
+echo "== packages"; dpkg-query -W -f '${db-fsys:Last-Modified} ${Package}: ${binary:Summary}\n' | awk -v m="$marker" '$1 > m'
+cat /var/lib/dpkg/info/*.list 2>/dev/null | sort -u > /tmp/.walk-packaged
+find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /boot \) -prune -o \
+  -type f -newermt "@$marker" -readable -size -2M -print 2>/dev/null | sort | comm -23 - /tmp/.walk-packaged |
+while read -r f; do
+  echo "== file $f"
+  grep -I -i -o -E "$pattern" "$f" | sort -u | head -5
+done
+rm -f /tmp/.walk-packaged
+"""
+
+
+def words(lab: model.Lab) -> list[str]:
+    """What no place a team reaches may hold: the lab's spoilers, its name, its platforms', the VM prefix."""
+    return [*lab.spoilers, lab.name, *lab.platforms, providers.GUEST_PREFIX]
+
+
+def pattern(lab: model.Lab) -> str:
+    """``words(lab)`` as one extended regular expression, each a word of its own."""
+    alternatives = "|".join(re.sub(r"([.[\](){}*+?^$|\\])", r"\\\1", w) for w in words(lab))
+    return f"(^|[^A-Za-z0-9])({alternatives})([^A-Za-z0-9]|$)"
+
+
+def command(lab: model.Lab) -> str:
+    """The walk as one shell command for the team's login."""
+    return f"sh -c {shlex.quote(WALK)} walk {shlex.quote(pattern(lab))}"
+
+
+def found(output: str, lab: model.Lab) -> list[str]:
+    """Each place of the walk's ``output`` that holds one of ``words(lab)``: ``"hostname: 'debian12-merged'"``."""
+    seen, section = [], ""
+    for line in output.splitlines():
+        if line.startswith("== "):
+            section = line[3:]
+            if section.startswith("file ") and _words_in(section, lab):
+                seen.append(f"{section}: its name")
+            continue
+        seen += [f"{section}: {w!r}" for w in _words_in(line, lab)]
+    return seen
+
+
+def _words_in(text: str, lab: model.Lab) -> list[str]:
+    return [w for w in words(lab) if re.search(rf"(?<![A-Za-z0-9]){re.escape(w)}(?![A-Za-z0-9])", text, re.I)]
+
