@@ -150,14 +150,10 @@ def main(teams: int = 8, checked: int = 2, shots: bool = False) -> None:
 
 def screenshots(team: str, board: str) -> None:
     """The team's page (its failed check) and the board, for the README."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    sys.path.insert(0, str(REPO))
+    from tests.browser import chromium
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1300", "--lang=ja"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    driver = chromium("1100,1300")
     try:
         for url, name in ((team, "portal-team.png"), (board, "portal-board.png")):
             driver.get(url)

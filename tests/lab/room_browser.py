@@ -14,19 +14,14 @@ from __future__ import annotations
 import json
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from tests.browser import chromium
 from tests.unit.test_portal_browser import click, until
 
 
 def main(steps: list[list]) -> None:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1600", "--lang=ja"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    driver = chromium("1200,1600")
     try:
         for step in steps:
             if step[0] == "get":

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 import uvicorn
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 
 from yarakashi import paths, roomstate, roster
 from yarakashi.portal import web
 from yarakashi.portal.backend import Fake
+
+from ..browser import chromium
 
 from .test_portal import ROSTER
 
@@ -49,12 +50,7 @@ def served(tmp_path: Path) -> Iterator[tuple[web.Portal, str, Fake]]:
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1400", "--lang=ja"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    driver.implicitly_wait(0)
+    driver = chromium("1200,1400")
     yield driver
     driver.quit()
 
