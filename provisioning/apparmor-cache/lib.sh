@@ -47,8 +47,8 @@ yk_install_without_start() {
   echo "+ apt-get install $*   (services not started)"
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod 0755 /usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" > /var/log/yarakashi-apt.log 2>&1 \
-    || { rm -f /usr/sbin/policy-rc.d; tail -n 30 /var/log/yarakashi-apt.log; return 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" > /root/yarakashi-apt.log 2>&1 \
+    || { rm -f /usr/sbin/policy-rc.d; tail -n 30 /root/yarakashi-apt.log; return 1; }
   rm -f /usr/sbin/policy-rc.d
 }
 

@@ -13,8 +13,8 @@ YK_LAB_DIR=${YK_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 echo "kernel.sysrq = 1" > /etc/sysctl.d/90-yarakashi-sysrq.conf
 sysctl -q -p /etc/sysctl.d/90-yarakashi-sysrq.conf
 echo "+ apt-get install mariadb-server mariadb-client"
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client > /var/log/yarakashi-apt.log 2>&1 \
-  || { tail -n 30 /var/log/yarakashi-apt.log; exit 1; }
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client > /root/yarakashi-apt.log 2>&1 \
+  || { tail -n 30 /root/yarakashi-apt.log; exit 1; }
 systemctl enable --now mariadb
 yk_create_schema
 yk_insert_rows

@@ -1,12 +1,16 @@
 """The walk over everything a team reaches on its started servers, logged in as the team is
 (``isucon``, no sudo), against its lab's spoiler words (lab.toml ``spoilers``), the lab's own
 name, its platforms' names and the VM prefix: the host name and prompt, ``/etc/hosts`` and the
-login banners, the names of units and processes the lab started, the packages the lab installed
+login banners, what the machine says of itself (kernel command line, DMI names, disk ids), the names of units and processes the lab started, the packages the lab installed
 (their names and summaries), and every file the lab wrote that the login can read (newer than the box, owned by no package).
 
-What the operating system itself ships is not the lab's to hide (Debian's ``/etc/apparmor.d``,
-its ``usr-is-merged`` package, the boot loader's files under ``/boot``, written when the box was
-built): the walk looks at what the lab put there.
+What the operating system itself ships or records is not the lab's to hide, as a real server with
+the same packages shows it too: Debian's ``/etc/apparmor.d``, its ``usr-is-merged`` package, the
+boot loader's files (written when the box was built), the package manager's records (dpkg's and
+apt's state and logs, debconf: the packages a lab installs list their own files, an AppArmor
+profile among them) and the user database. The walk looks at what the lab put there. One file is
+the facilitator's, on purpose: the drop-in of a shortened start timeout (roster ``start_timeout``,
+``workshop.DROP_IN``), there only when the room asks for it.
 
 >>> from yarakashi import catalogue
 >>> found("== hostname\\ns1\\n== file /home/isucon/x\\nmerged\\n== file /etc/yarakashi-rsync-dirlinks", catalogue.lab("rsync-dirlinks"))
@@ -18,23 +22,26 @@ from __future__ import annotations
 import re
 import shlex
 
-from yarakashi import model, providers
+from yarakashi import model, providers, workshop
 
 #: Run as the team's login: each section headed ``== what``; a file the lab wrote is
 #: ``== file PATH`` followed by the words of ``$1`` (an ERE) it holds.
 WALK = r"""
-pattern=$1
+pattern=$1 OWN=$2
 marker=$(stat -c %Y /etc/yarakashi-guest)
 echo "== hostname"; hostname
 echo "== prompt"; echo "$(id -un)@$(hostname -s)"
 echo "== hosts"; cat /etc/hosts
 echo "== banners"; cat /etc/motd /etc/issue /etc/issue.net 2>/dev/null
+echo "== machine"; cat /proc/cmdline; cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name 2>/dev/null; ls /dev/disk/by-id 2>/dev/null
 echo "== units"; systemctl list-units --all --plain --no-legend --no-pager | awk '{print $1}' | grep -i yarakashi
 echo "== processes"; ps -eo args= | grep -i -e yarakashi -e yk- | grep -v -e 'grep -i' -e '== processes'
 echo "== packages"; dpkg-query -W -f '${db-fsys:Last-Modified} ${Package}: ${binary:Summary}\n' | awk -v m="$marker" '$1 > m'
 cat /var/lib/dpkg/info/*.list 2>/dev/null | sort -u > /tmp/.walk-packaged
-find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /boot \) -prune -o \
+find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /boot -o -path /var/lib/dpkg \
+  -o -path /var/lib/apt -o -path /var/cache/apt -o -path /var/cache/debconf -o -path /var/log/apt \) -prune -o \
   -type f -newermt "@$marker" -readable -size -2M -print 2>/dev/null | sort | comm -23 - /tmp/.walk-packaged |
+grep -v -E "^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$|^/etc/ld\.so\.cache$|^/var/log/dpkg\.log$|$OWN" |
 while read -r f; do
   echo "== file $f"
   grep -I -i -o -E "$pattern" "$f" | sort -u | head -5
@@ -56,7 +63,8 @@ def pattern(lab: model.Lab) -> str:
 
 def command(lab: model.Lab) -> str:
     """The walk as one shell command for the team's login."""
-    return f"sh -c {shlex.quote(WALK)} walk {shlex.quote(pattern(lab))}"
+    own = "^" + workshop.DROP_IN.replace(".", "\\.").replace("{unit}", "[^/]+") + "$"
+    return f"sh -c {shlex.quote(WALK)} walk {shlex.quote(pattern(lab))} {shlex.quote(own)}"
 
 
 def found(output: str, lab: model.Lab) -> list[str]:
