@@ -1,7 +1,7 @@
 """The walk over everything a team reaches on its started servers, logged in as the team is
 (``isucon``, no sudo), against its lab's spoiler words (lab.toml ``spoilers``), the lab's own
 name, its platforms' names and the VM prefix: the host name and prompt, ``/etc/hosts`` and the
-login banners, what the machine says of itself (kernel command line, DMI names, disk ids), the names of units and processes the lab started, the packages the lab installed
+login banners, the lab's marker file (root's only), what the machine says of itself (kernel command line, DMI names, disk ids), the names of units and processes the lab started, the packages the lab installed
 (their names and summaries), and every file the lab wrote that the login can read (newer than the box, owned by no package).
 
 What the operating system itself ships or records is not the lab's to hide, as a real server with
@@ -33,6 +33,7 @@ echo "== hostname"; hostname
 echo "== prompt"; echo "$(id -un)@$(hostname -s)"
 echo "== hosts"; cat /etc/hosts
 echo "== banners"; cat /etc/motd /etc/issue /etc/issue.net 2>/dev/null
+echo "== marker"; cat /etc/yarakashi-guest 2>&1
 echo "== machine"; cat /proc/cmdline; cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name 2>/dev/null; ls /dev/disk/by-id 2>/dev/null
 echo "== units"; systemctl list-units --all --plain --no-legend --no-pager | awk '{print $1}' | grep -i yarakashi
 echo "== processes"; ps -eo args= | grep -i -e yarakashi -e yk- | grep -v -e 'grep -i' -e '== processes'
