@@ -35,7 +35,7 @@ echo "== hostname"; hostname
 echo "== prompt"; echo "$(id -un)@$(hostname -s)"
 echo "== hosts"; cat /etc/hosts
 echo "== banners"; cat /etc/motd /etc/issue /etc/issue.net 2>/dev/null
-echo "== marker"; cat /etc/yarakashi-guest 2>&1
+echo "== marker"; cat /etc/yarakashi-guest 2>/dev/null || echo "(not readable)"
 echo "== machine"; cat /proc/cmdline; cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name 2>/dev/null; ls /dev/disk/by-id 2>/dev/null
 echo "== units"; systemctl list-units --all --plain --no-legend --no-pager | awk '{print $1}' | grep -i yarakashi
 echo "== processes"; ps -eo args= | grep -i -e yarakashi -e yk- | grep -v -e 'grep -i' -e '== processes'
