@@ -109,16 +109,17 @@ class Door:
         """Copy one forwarded connection to and from the server through ``upstream``."""
         proc = await asyncio.create_subprocess_exec(*self.upstream(address, 22), stdin=asyncio.subprocess.PIPE,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        assert proc.stdin and proc.stdout
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin and stdout
 
         async def up() -> None:
             while data := await reader.read(65536):
-                proc.stdin.write(data)
-                await proc.stdin.drain()
-            proc.stdin.close()
+                stdin.write(data)
+                await stdin.drain()
+            stdin.close()
 
         async def down() -> None:
-            while data := await proc.stdout.read(65536):
+            while data := await stdout.read(65536):
                 writer.write(data)
             writer.write_eof()
 
