@@ -44,7 +44,7 @@ def test_the_plan_counts_every_team_s_servers_against_what_this_host_runs_at_onc
     path.write_text(ROOM + team("a", "db-stops-after-reboot") + team("b", "rsync-dirlinks"))
     monkeypatch.setattr(capacity, "cap", lambda: 2)
     p = room.plan(path)
-    assert [(t.team, t.servers) for t in p.teams] == [("a", [("s2", 1536), ("s1", 512)]), ("b", [("server", 1024)])]
+    assert [(t.team, t.servers) for t in p.teams] == [("a", [("s2", 1536), ("s1", 512)]), ("b", [("s1", 1024)])]
     assert (p.guests, p.memory_mib, p.places, p.fits) == (3, 3072, 2, False)
     monkeypatch.setattr(capacity, "cap", lambda: 3)
     assert room.plan(path).fits

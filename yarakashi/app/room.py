@@ -71,7 +71,7 @@ def plan(path: Path) -> RoomPlan:
     at once on this host (``capacity``: cores and memory); nothing is made."""
     r = roster.load(path)
     rows = [TeamRow(t.name, t.lab.name, t.lab.trainee_name,
-                    [(t.lab.hostname or "server", t.lab.memory), *((s.name, s.memory) for s in t.lab.machines)])
+                    list(zip(t.lab.server_names, [t.lab.memory, *(s.memory for s in t.lab.machines)])))
             for t in r.teams]
     servers = [mib for row in rows for _, mib in row.servers]
     places = capacity.cap()
