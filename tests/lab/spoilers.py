@@ -17,6 +17,8 @@ the facilitator's, on purpose: the drop-in of a shortened start timeout (roster 
 ["file /home/isucon/x: 'merged'", 'file /etc/yarakashi-rsync-dirlinks: its name']
 >>> found("== file /var/cache/mysql-server-5.7-bionic.deb", catalogue.lab("apparmor-cache"))
 []
+>>> found("== marker\\nplatform=debian12-merged\\nusr=merged", catalogue.lab("rsync-dirlinks"))  # a marker left readable
+["marker: 'merged'", "marker: 'debian12-merged'", "marker: 'merged'"]
 """
 
 from __future__ import annotations
