@@ -237,7 +237,7 @@ def test_two_teams_in_a_room_over_ssh_and_the_browser(room) -> None:
     assert "確認できなかった: 新しい SSH ログインができる" in text, text
     failed = json.loads(http(ns["a"], f"{a_page}/state")[1])["events"][0]
     assert http(ns["b"], f"{b_page}/events/{failed['id']}")[0] == 403, "team B reads none of A's events"
-    assert http(ns["b"], re.sub(r"/t/\w+", "/t/" + "0" * 22, a_page))[0] == 404
+    assert http(ns["b"], a_page.rsplit("/", 1)[0] + "/" + "0" * 32)[0] == 404  # a secret may start with "-"
 
     browse(ns["a"], ["get", a_page], ["tick", "#reset-confirm"], ["click", "#reset"], ["until", 'data-kind="reset" data-state="done"', 600])
     fixed = a.ssh("cd isucon10-final && sed -i 's/rsync -v -r/rsync --keep-dirlinks -v -r/' Makefile && make deploy")
