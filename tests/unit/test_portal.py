@@ -284,3 +284,18 @@ def test_a_team_reads_how_to_reach_its_servers_and_takes_its_made_key_once(tmp_p
         assert 'id="key"' not in client.get(f"/t/{a}").text
         assert client.get(f"/a/{portal.admin}/teams/a/key").text == made["a"].read_text(), "the facilitator still has it"
         assert client.get(f"/a/{a}/teams/a/key").status_code == 404
+
+
+def test_a_port_already_taken_is_one_line_before_anything_is_made() -> None:
+    import socket
+
+    from yarakashi import YarakashiError
+    from yarakashi.portal import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(YarakashiError, match=f"^--ssh-port {port}: cannot listen on 127.0.0.1: Address already in use$"):
+            serve.free("127.0.0.1", port, "--ssh-port")
+    serve.free("127.0.0.1", port, "--ssh-port")  # free again
