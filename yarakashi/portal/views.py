@@ -53,8 +53,13 @@ def team(room: Room, jobs: Jobs, r: roster.Roster, team: roster.Team, access: Ac
         "events": [event(jobs, lang, e) for e in reversed(events) if e.kind in TEAM_ACTIONS],
         "active": any(e.state in ("queued", "running") for e in events),
         "ssh": {"servers": list(team.lab.server_names), "config": access.config(team.name, team.lab.server_names),
-                "key": team.name in access.made, "key_taken": any(e.kind == "key" for e in events)} if access else None,
+                "key": access.made[team.name].name if team.name in access.made and not key_taken(events) else ""} if access else None,
     }
+
+
+def key_taken(events: list[Event]) -> bool:
+    """Whether the team took the key made for it (it is handed out once)."""
+    return any(e.kind == "key" for e in events)
 
 
 RESULT_FIELDS = ("team", "lab", "started", "minutes_used", "hints", "resets", "checks", "last_check", "retest", "retest_ended")

@@ -107,9 +107,8 @@ def _routes(p: Portal) -> list[Route]:
         team = team_of(request)
         if not p.access or team.name not in p.access.made:
             raise HTTPException(404)
-        if any(e.kind == "key" for e in p.room.events(team.name)):
-            return _html("message.html", {"message": words.text("key_taken", p.roster.lang), "back": f"/t/{request.path_params['secret']}",
-                                           "lang": p.roster.lang, "room": p.roster.name}, 410)
+        if views.key_taken(p.room.events(team.name)):
+            return _refused(p, Refused("key_taken", 410), request)
         p.room.end(p.room.begin(team.name, "key"))
         return _key(p.access.made[team.name])
 
